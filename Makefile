@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/mixlab quickstart --out $(OUT) $(ARGS)
 
 test: install-dev
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -rs
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
