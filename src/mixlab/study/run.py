@@ -48,6 +48,7 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
         return RunOutcome(run.run_id, "cached")
     folder = run_dir(study_dir, run)
     t0 = time.time()
+    _quiet_hf_progress()
     try:
         if folder.exists():
             log.info("redoing %s: unfinished or made from a different spec", run.run_id)
@@ -62,6 +63,13 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
         atomic_write_text(folder / "error.txt", traceback.format_exc())
         return RunOutcome(run.run_id, "failed", time.time() - t0, f"{type(exc).__name__}: {exc}")
     return RunOutcome(run.run_id, "done", time.time() - t0, summary=_summary(rows))
+
+
+def _quiet_hf_progress() -> None:
+    """Runs report their own progress: transformers' per-load and per-save bars would drown it."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _train(run: RunSpec, folder: Path, sources_cache: dict[str, Any] | None) -> str:
@@ -122,7 +130,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     if not prim:
         return ""
     mean = sum(float(r["value"]) for r in prim) / len(prim)
-    return f"mean primary score {mean:.3f} over {len(prim)} abilities"
+    return f"mean score {mean:.3f}, {len(prim)} abilities"
 
 
 def read_scores(study_dir: str | Path, run: RunSpec) -> list[dict[str, Any]]:
