@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from mix_real_helpers import ISSUE_SPEC, real_spec
+from mix_real_helpers import real_spec
 
 from mixlab.mix.build import MixtureWarning, build_mixture
 from mixlab.mix.cache import load_mixture_tokens
 from mixlab.mix.design import subsets, volume_ladder
 from mixlab.mix.spec import MixtureSpec
+from spec_examples import ISSUE_SPEC
 
 pytestmark = pytest.mark.integration
 

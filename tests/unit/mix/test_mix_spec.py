@@ -10,19 +10,7 @@ from pydantic import ValidationError
 
 from mixlab.errors import SpecError
 from mixlab.mix.spec import MixtureSpec, SourceSpec
-
-ISSUE_SPEC = """\
-seed: 0
-total: 2000            # needed only when a source uses `share`
-sources:
-  - name: chat
-    path: ../shared/data/alpaca_en_demo_1k/alpaca_en_demo.json.gz   # or `hf: owner/name` (+ split, subset)
-    format: auto       # or alpaca, sharegpt, messages, dolly, oasst, p3, self_instruct, natinst
-    count: 300         # exactly one of: count, fraction, share, tokens, epochs
-  - name: code
-    path: ../shared/data/code_alpaca/code_alpaca_2k.json.gz
-    fraction: 0.1
-"""
+from spec_examples import ISSUE_SPEC
 
 
 def problems(d: dict) -> list[str]:

@@ -14,7 +14,13 @@ from typing import Any
 
 from mixlab.errors import MixlabError, SpecError
 from mixlab.eval.code.completions import humaneval_completion, mbpp_completion
-from mixlab.eval.code.problems import CodeProblem, load_humaneval_problems, mbpp_problems, read_jsonl
+from mixlab.eval.code.problems import (
+    CodeProblem,
+    load_humaneval_problems,
+    load_mbpp_rows,
+    mbpp_problems,
+    read_jsonl,
+)
 
 MAX_LISTED = 20
 
@@ -36,12 +42,7 @@ def load_problems_any(path: str | Path) -> dict[str, CodeProblem]:
     if first is None:
         raise MixlabError(f"problems file {path} holds no problems")
     if "test_list" in first and "prompt" not in first:
-        rows = {}
-        for i, row in read_jsonl(path):
-            try:
-                rows[int(row["task_id"])] = row
-            except (KeyError, TypeError, ValueError) as exc:
-                raise MixlabError(f"{path}:{i}: not an MBPP record ({exc!r})") from exc
+        rows = load_mbpp_rows(path)
         problems = mbpp_problems(rows, ids=sorted(rows), shot_ids=())
         by_id: dict[str, CodeProblem] = {}
         for p in problems:
