@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/mixlab quickstart --out $(OUT) $(ARGS)
 
 test: install-dev
-	$(BIN)/python -m pytest tests -q -rs
+	$(BIN)/python -m pytest tests -q -rs --durations=15
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
