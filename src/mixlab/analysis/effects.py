@@ -86,11 +86,11 @@ def _label(parts: frozenset[str], known: Mapping[frozenset[str], str]) -> str | 
 
 def _target_score(scores: Mapping[tuple[str, str, int], tuple[float, float]], mix: str, abilities: Sequence[str],
                   seed: int) -> tuple[float, float] | None:
-    vals = [scores.get((mix, a, seed)) for a in abilities]
-    if any(v is None for v in vals):
+    vals = [scores[(mix, a, seed)] for a in abilities if (mix, a, seed) in scores]
+    if len(vals) < len(abilities):
         return None
     k = len(vals)
-    return (sum(v[0] for v in vals) / k, math.sqrt(sum(v[1] ** 2 for v in vals)) / k)  # type: ignore[index]
+    return (sum(v[0] for v in vals) / k, math.sqrt(sum(v[1] ** 2 for v in vals)) / k)
 
 
 def source_effect(rows: Sequence[Mapping[str, Any]], source: str, target: str | Sequence[str], n_train: int,

@@ -116,7 +116,8 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, *, title:
     parts.append("<h2>Mixture table</h2><p class='note'>Primary metric of every ability (mean over seeds; "
                  "± = standard deviation over seeds); per-type and overall averages; the best value of each "
                  "column is bold. Base row first.</p>")
-    for n in sorted(volumes(prim), reverse=True) or [None]:
+    table_volumes: list[int | None] = [*sorted(volumes(prim), reverse=True)] or [None]
+    for n in table_volumes:
         parts.append(f"<h3>{'n = ' + str(n) + ' rows per source' if n else 'all runs'}</h3>")
         parts.append(table_html(mixture_table(rows, n)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,13 +205,13 @@ def _effects_html(rows: Sequence[Mapping[str, Any]], source_types: Mapping[str, 
         for s in sources:
             cells = []
             for t in targets:
-                e = next((x for x in effects if x.source == s and x.target == t and x.n_train == n_max), None)
-                if e is None:
+                found = next((x for x in effects if x.source == s and x.target == t and x.n_train == n_max), None)
+                if found is None:
                     cells.append("<td>-</td>")
                     continue
-                lo, hi = e.ci
+                lo, hi = found.ci
                 cls = "clear" if lo > 0 else "neg" if hi < 0 else ""
-                cells.append(f"<td class='{cls}'>{e.effect:+.3f}<br><span class='sd'>[{lo:+.3f}, {hi:+.3f}]</span></td>")
+                cells.append(f"<td class='{cls}'>{found.effect:+.3f}<br><span class='sd'>[{lo:+.3f}, {hi:+.3f}]</span></td>")
             body.append(f"<tr><td>+{html.escape(s)} ({html.escape(source_types.get(s, '?'))})</td>{''.join(cells)}</tr>")
         out.append(f"<h3>All source effects at n = {n_max}</h3><p class='note'>Average change from adding the "
                    "source, over every pair of arms that differ only by it (95% CI).</p>"

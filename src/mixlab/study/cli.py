@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     return finish(result, spec, report=not args.no_report)
 
 
-def finish(result, spec, *, report: bool = True) -> int:  # type: ignore[no-untyped-def]
+def finish(result, spec, *, report: bool = True) -> int:
     """Print the outcome, the table and the headline effects; write the report. Exit code 1 on failures."""
     from mixlab.analysis.cli import print_summary
     from mixlab.analysis.report import build_report

@@ -31,20 +31,20 @@ _FLOAT_COLUMNS = {"value", "stderr", "chance", "epoch", "loss", "lr", "grad_norm
 
 def write_results(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     path = Path(study_dir) / "results.csv"
-    atomic_write_text(path, rows_to_csv(list(rows), RESULT_COLUMNS))
+    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], RESULT_COLUMNS))
     return path
 
 
 def write_training(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     path = Path(study_dir) / "training.csv"
-    atomic_write_text(path, rows_to_csv(list(rows), TRAINING_COLUMNS))
+    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], TRAINING_COLUMNS))
     return path
 
 
 def write_sources(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     """``sources.csv``: each source's alias, name and instruction type (for direct vs cross-type effects)."""
     path = Path(study_dir) / "sources.csv"
-    atomic_write_text(path, rows_to_csv(list(rows), ["alias", "name", "instruction_type"]))
+    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], ["alias", "name", "instruction_type"]))
     return path
 
 

@@ -114,8 +114,7 @@ def build_base_model(spec: WorldModelSpec, out_dir: Path, progress: Callable[[in
         num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads,
         num_key_value_heads=spec.num_heads, max_position_embeddings=512, tie_word_embeddings=True,
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None,
-        rope_theta=10000.0,
-    )
+    )  # rope theta: transformers' default, 10,000
     model = LlamaForCausalLM(cfg)
     stats = _pretrain(model, stream, spec, progress)
     model.save_pretrained(out_dir)
