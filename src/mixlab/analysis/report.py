@@ -57,7 +57,7 @@ def table_html(t: MixtureTable, digits: int = 3) -> str:
         cells = []
         for c in t.columns:
             cell = t.cell(m, c)
-            cls = " ".join(x for x in ("best" if t.is_best(m, c) else "", "avg" if c.endswith("avg") else "") if x)
+            cls = " ".join(x for x in ("best" if t.is_best(m, c, digits) else "", "avg" if c.endswith("avg") else "") if x)
             sd = f' <span class="sd">±{cell.spread:.3f}</span>' if cell.n_seeds > 1 and not math.isnan(cell.spread) else ""
             cells.append(f'<td class="{cls}">{cell.fmt(digits)}{sd}</td>')
         body.append(f"<tr><td>{html.escape(m)}</td>{''.join(cells)}</tr>")

@@ -53,12 +53,12 @@ class MixtureTable:
     def cell(self, mixture: str, column: str) -> Cell:
         return self.cells.get((mixture, column), Cell(float("nan"), float("nan"), float("nan"), 0))
 
-    def is_best(self, mixture: str, column: str) -> bool:
-        """True for every mixture that ties the best value of ``column`` (to 3 decimals, as printed)."""
+    def is_best(self, mixture: str, column: str, digits: int = 3) -> bool:
+        """True for every mixture that ties the best value of ``column`` to ``digits`` decimals, as printed."""
         best = self.best.get(column)
         if best is None:
             return False
-        return round(self.cell(mixture, column).mean, 3) == round(self.cell(best, column).mean, 3)
+        return round(self.cell(mixture, column).mean, digits) == round(self.cell(best, column).mean, digits)
 
 
 def primary_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -139,7 +139,7 @@ def _finite(x: Any) -> bool:
 def format_table(table: MixtureTable, digits: int = 3) -> str:
     """Plain-text table; the best value of each column is marked with ``*``."""
     head = ["mixture", *table.columns]
-    lines = [[m] + [table.cell(m, c).fmt(digits) + ("*" if table.is_best(m, c) else "")
+    lines = [[m] + [table.cell(m, c).fmt(digits) + ("*" if table.is_best(m, c, digits) else "")
                     for c in table.columns] for m in table.mixtures]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
     out = ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True)))]

@@ -46,6 +46,12 @@ from mixlab.mix.spec import MixtureSpec
 DESIGNS = ("subsets", "leave_one_out", "single", "simplex", "scale_one", "dirichlet")
 
 
+def _beside(base: Path, path: str) -> str:
+    """``path`` with ``~`` and environment variables expanded, relative to ``base`` (the study file's folder)."""
+    p = Path(os.path.expandvars(path)).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
 class EvalOptions(BaseModel):
     """What every run is scored on."""
 
@@ -131,13 +137,11 @@ class StudySpec(BaseModel):
             data = {**data, "mixture": {**data["mixture"], "base_dir": str(base)}}
         ev = data.get("eval") if isinstance(data, Mapping) else None
         if isinstance(ev, Mapping) and isinstance(ev.get("options"), Mapping) and ev["options"].get("data_dir"):
-            data_dir = Path(os.path.expandvars(str(ev["options"]["data_dir"]))).expanduser()
-            opts = {**ev["options"], "data_dir": str(data_dir if data_dir.is_absolute() else base / data_dir)}
+            opts = {**ev["options"], "data_dir": _beside(base, str(ev["options"]["data_dir"]))}
             data = {**data, "eval": {**ev, "options": opts}}
         model = data.get("model") if isinstance(data, Mapping) else None
-        if isinstance(model, str) and model.startswith((".", "~", "$")):  # a path relative to the study file
-            m = Path(os.path.expandvars(model)).expanduser()
-            data = {**data, "model": str(m if m.is_absolute() else (base / m).resolve())}
+        if isinstance(model, str) and model.startswith((".", "~", "$")):  # a path, not a hub id
+            data = {**data, "model": _beside(base, model)}
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:

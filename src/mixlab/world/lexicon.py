@@ -45,7 +45,6 @@ NEGATIVE = ("awful", "stale", "bland", "cold", "rude", "dirty", "bad", "slow", "
 REVIEW_THINGS = ("food", "staff", "room", "service", "music", "price", "bread", "soup", "tea", "table")
 
 COLORS = ("red", "blue", "green", "black", "white", "brown", "pink", "gray")
-OBJECTS = ("cup", "box", "hat", "ball", "book", "chair", "lamp", "bag", "door", "kite")
 SIZES = ("small", "big", "old", "young", "tiny", "happy", "sleepy", "quick")
 ACTIONS = ("ran away", "sat still", "looked up", "slept all day", "walked home", "jumped over a log",
            "ate lunch", "hid in the grass", "played in the rain", "sang a song")

@@ -22,6 +22,18 @@ def test_table_orders_base_first_and_marks_the_best(synthetic):
     assert text.splitlines()[2].startswith("none")
 
 
+def test_every_tie_for_the_best_is_marked_at_the_printed_precision(synthetic):
+    exact = mixture_table(synthetic(noise=0.0), 40)  # every arm with C scores code_x = 0.6 exactly
+    code_rows = {"C", "A+C", "C+P", "A+C+P"}
+    assert {m for m in exact.mixtures if exact.is_best(m, "code_x")} == code_rows
+    starred = {line.split()[0] for line in format_table(exact).splitlines()[2:]
+               if line.split()[1 + exact.columns.index("code_x")].endswith("*")}
+    assert starred == code_rows
+    noisy = mixture_table(synthetic(noise=0.01), 40)  # seed noise splits the tie at 3 decimals, not at 1
+    assert len({m for m in noisy.mixtures if noisy.is_best(m, "code_x")}) < 4
+    assert {m for m in noisy.mixtures if noisy.is_best(m, "code_x", digits=1)} == code_rows
+
+
 def test_effects_recover_the_planted_direct_and_cross_type_effects(synthetic):
     rows = synthetic()
     e = source_effect(rows, "C", "code_x", 40)

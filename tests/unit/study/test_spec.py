@@ -63,6 +63,23 @@ def test_yaml_round_trip_and_relative_paths(tmp_path):
     assert [r.run_id for r in expand(s)] == ["mix=none", "mix=a,n=1,seed=3"]
 
 
+def test_yaml_model_and_eval_data_paths_are_relative_to_the_study_file(tmp_path, monkeypatch):
+    (tmp_path / "cfg").mkdir()
+    monkeypatch.setenv("MIXLAB_TEST_DATA", str(tmp_path / "elsewhere"))
+    (tmp_path / "cfg" / "s.yaml").write_text(
+        "name: y\nmodel: ./models/base\nmixture:\n  sources:\n    - {name: a, world: chat, count: 1}\n"
+        "eval:\n  options: {data_dir: ../data}\n")
+    s = StudySpec.from_yaml(tmp_path / "cfg" / "s.yaml")
+    assert s.model == str(tmp_path / "cfg" / "models" / "base")
+    assert s.eval.options["data_dir"] == str(tmp_path / "data")
+    (tmp_path / "cfg" / "t.yaml").write_text(
+        "name: y\nmodel: org/hub-model\nmixture:\n  sources:\n    - {name: a, world: chat, count: 1}\n"
+        "eval:\n  options: {data_dir: $MIXLAB_TEST_DATA/x}\n")
+    t = StudySpec.from_yaml(tmp_path / "cfg" / "t.yaml")
+    assert t.model == "org/hub-model"  # a hub id is not a path
+    assert t.eval.options["data_dir"] == str(tmp_path / "elsewhere" / "x")
+
+
 def test_world_source_types_are_known():
     assert source_types(spec()) == {"A": "chat", "C": "code", "P": "nlp"}
 
