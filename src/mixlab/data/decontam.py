@@ -54,13 +54,15 @@ class DecontamResult:
     eval_sets: dict[str, dict[str, int]] = field(default_factory=dict)  # per set: texts, ngrams indexed
 
 
+MAX_EVAL_SETS = 63  # one bit each in the uint64 masks of ``_EvalIndex``
+
+
 class _EvalIndex:
     """Per n-gram length: the sorted unique hashes of all evaluation sets, each with a bitmask of the sets
-    that contain it, so one ``searchsorted`` per length answers for every set at once."""
+    that contain it, so one ``searchsorted`` per length answers for every set at once (``MAX_EVAL_SETS`` at
+    most)."""
 
     def __init__(self, eval_sets: Mapping[str, Sequence[str]], vocab: WordVocab, n: int, min_words: int):
-        if len(eval_sets) > 63:
-            raise ValueError(f"at most 63 evaluation sets per call, got {len(eval_sets)}")
         self.names = list(eval_sets)
         self.vocab = vocab
         self.stats: dict[str, dict[str, int]] = {}
@@ -116,6 +118,9 @@ def decontaminate(examples: Iterable[Example], eval_sets: Mapping[str, Sequence[
         problems.append(f"ngram: {ngram!r} must be >= 1 (13 is the usual choice)")
     if not 1 <= min_words <= ngram:
         problems.append(f"min_words: {min_words!r} must be between 1 and ngram ({ngram})")
+    if len(eval_sets) > MAX_EVAL_SETS:
+        problems.append(f"eval_sets: {len(eval_sets)} sets, at most {MAX_EVAL_SETS} per call; split them "
+                        "across several calls (each drops what its sets match)")
     if problems:
         raise SpecError("decontamination settings", problems)
     examples = list(examples)

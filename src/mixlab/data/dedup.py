@@ -223,8 +223,9 @@ def _signature_chunk(args: tuple[DedupSpec, list[str]]) -> np.ndarray:
 def _signatures(examples: Sequence[Example], positions: list[int], spec: DedupSpec, workers: int,
                 chunk: int = 1000) -> Iterable[np.ndarray]:
     """Signatures of ``examples[positions]`` in order, computed by ``workers`` processes, chunk by chunk."""
-    chunks = [(spec, [example_text(examples[p]) for p in positions[i:i + chunk]])
-              for i in range(0, len(positions), chunk)]
+    # a generator: without workers only one chunk of texts is held at a time, not the whole input
+    chunks = ((spec, [example_text(examples[p]) for p in positions[i:i + chunk]])
+              for i in range(0, len(positions), chunk))
     if workers <= 1:
         for c in chunks:
             yield from _signature_chunk(c)

@@ -96,6 +96,10 @@ def _const(value: list[np.ndarray]) -> Callable[[], list[np.ndarray]]:
 
 
 # ------------------------------------------------------------------------------------------- on disk
+# Part of every mask key: 2 = arrays stored positionally (arr_0, arr_1, ...); files of 1 named them m0, m1, ...
+MASK_FORMAT = 2
+
+
 class MaskStore:
     """Boolean masks on disk (``<root>/clean/<key>.npz``); ``root=None`` keeps nothing."""
 
@@ -121,8 +125,8 @@ def cached_duplicate_masks(sources: Sources, hashes: Sequence[str], *, mode: str
     """``duplicate_masks``, kept in ``store`` under the sources' content hashes (in order) and the settings."""
     if mode == "none":
         return duplicate_masks(sources, mode="none")
-    key = "dedup-" + content_hash({"v": 1, "sources": list(hashes), "mode": mode, "across": across_sources,
-                                   "threshold": threshold}, length=24)
+    key = "dedup-" + content_hash({"v": MASK_FORMAT, "sources": list(hashes), "mode": mode,
+                                   "across": across_sources, "threshold": threshold}, length=24)
 
     def compute() -> list[np.ndarray]:
         masks = duplicate_masks(sources, mode=mode, across_sources=across_sources, threshold=threshold)
@@ -143,7 +147,8 @@ def cached_contamination_masks(sources: Sources, hashes: Sequence[str], eval_fil
     texts: dict[str, list[str]] = {}
     out: dict[str, dict[str, np.ndarray]] = {}
     for (name, rows), h in zip(sources, hashes, strict=True):
-        keys = {e: "decontam-" + content_hash({"v": 1, "source": h, "eval": shas[e], "ngram": ngram}, length=24)
+        keys = {e: "decontam-" + content_hash({"v": MASK_FORMAT, "source": h, "eval": shas[e], "ngram": ngram},
+                                              length=24)
                 for e in eval_files}
         missing = [e for e in eval_files if store.folder is None or not (store.folder / f"{keys[e]}.npz").is_file()]
         fresh: dict[str, np.ndarray] = {}

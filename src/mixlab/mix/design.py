@@ -249,7 +249,9 @@ def dirichlet(spec: MixtureSpec, n: int, *, alpha: float | Sequence[float] = 1.0
     k = len(spec.sources)
     if k == 0 or n < 1:
         raise SpecError("dirichlet design", [f"needs at least one source and n >= 1 (got {k} sources, n={n})"])
-    alphas = np.full(k, float(alpha)) if isinstance(alpha, (int, float)) else np.asarray(alpha, dtype=float)
+    alphas = np.asarray(alpha, dtype=float)
+    if alphas.ndim == 0:  # one value for every source (also a numpy scalar such as np.float32)
+        alphas = np.full(k, float(alphas))
     if alphas.shape != (k,) or (alphas <= 0).any():
         raise SpecError("dirichlet design", [f"alpha: {alpha!r} must be > 0, one value or one per source"])
     draws = np.random.default_rng(seed).dirichlet(alphas, size=n)

@@ -51,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("batching and optimisation")
     g.add_argument("--batch-size", dest="batch_size", type=int, help="sequences per step, all processes (8)")
     g.add_argument("--micro-batch-size", dest="micro_batch_size", type=int, help="per forward pass")
-    g.add_argument("--max-length", dest="max_length", type=int, help="tokens per example / packed row (default 1024, or the model's limit if lower)")
+    g.add_argument("--max-length", dest="max_length", type=int,
+                   help="tokens per example / packed row (default 1024, or the model's limit if lower)")
     g.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--group-by-length", dest="group_by_length", action=argparse.BooleanOptionalAction,
                    default=None)
@@ -81,8 +82,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 FIELDS = ("model", "data", "out", "tokenizer", "gguf_file", "init", "template", "loss_on", "epochs",
           "max_steps", "max_tokens", "batch_size", "micro_batch_size", "max_length", "packing", "group_by_length",
           "lr", "schedule", "warmup_ratio", "seed", "lora", "qlora", "lora_r", "precision",
-          "gradient_checkpointing", "cpu_threads", "log_every", "save_every", "save_at_steps", "save_at_tokens", "resume",
-          "overwrite")
+          "gradient_checkpointing", "cpu_threads", "log_every", "save_every", "save_at_steps", "save_at_tokens",
+          "resume", "overwrite")
 
 
 def spec_from_args(args: argparse.Namespace) -> Any:
@@ -97,13 +98,11 @@ def spec_from_args(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from mixlab.train.run import train
+    from mixlab.train.run import launcher_rank, train
 
     spec = spec_from_args(args)
     # Under `accelerate launch` every process runs this; only the first one draws and prints.
-    if int(os.environ.get("RANK", "0")) != 0:
+    if launcher_rank() != 0:
         train(spec)
         return 0
     result = _train_with_bar(spec, train)

@@ -84,6 +84,11 @@ class TrainResult:
 # ------------------------------------------------------------------------------------------ run folder
 
 
+def launcher_rank() -> int:
+    """This process's rank under ``accelerate launch`` or torchrun (both set ``RANK``); 0 when run directly."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def _identity(spec: TrainSpec) -> str:
     return content_hash({"train": spec.identity(), "version": 1})
 
@@ -93,7 +98,7 @@ def _check_out(spec: TrainSpec, identity: str) -> TrainResult | None:
     out = Path(spec.out)
     ours = ("checkpoints", "final", "metrics.jsonl", RESULT, "train.json", "tensorboard")
     if spec.overwrite:
-        if int(os.environ.get("RANK", "0")) != 0:  # under a launcher the first process clears the folder
+        if launcher_rank() != 0:  # under a launcher the first process clears the folder
             return None
         for name in ours:
             p = out / name
@@ -148,7 +153,7 @@ def _mixed_precision(spec: TrainSpec) -> str:
     return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
 
 
-def _accelerator(spec: TrainSpec, world: int, rounds: int) -> Any:
+def _accelerator(spec: TrainSpec, world: int, micro: int, rounds: int) -> Any:
     import torch
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -163,21 +168,20 @@ def _accelerator(spec: TrainSpec, world: int, rounds: int) -> Any:
     if acc.gradient_accumulation_steps != rounds:
         raise MixlabError(
             f"the accelerate configuration sets gradient_accumulation_steps={acc.gradient_accumulation_steps}, but "
-            f"mixlab derives it from batch_size {spec.batch_size} / (micro_batch_size x {world} processes) = "
-            f"{rounds}; remove it from the accelerate config (DeepSpeed JSON: \"auto\") and set batch_size / "
-            "micro_batch_size in the train spec instead"
+            f"mixlab derives it from batch_size {spec.batch_size} / (micro_batch_size {micro} x {world} "
+            f"processes) = {rounds}; remove it from the accelerate config (DeepSpeed JSON: \"auto\") and set "
+            "batch_size / micro_batch_size in the train spec instead"
         )
-    _fill_deepspeed(acc, spec, rounds, world)
+    _fill_deepspeed(acc, spec, micro, rounds, world)
     return acc
 
 
-def _fill_deepspeed(acc: Any, spec: TrainSpec, rounds: int, world: int) -> None:
+def _fill_deepspeed(acc: Any, spec: TrainSpec, micro: int, rounds: int, world: int) -> None:
     """DeepSpeed reads batch sizes from its config; mixlab prepares no data loader, so fill the "auto"s here."""
     plugin = getattr(acc.state, "deepspeed_plugin", None)
     if plugin is None:
         return
     cfg = plugin.deepspeed_config
-    micro = spec.micro_batch_size or max(1, math.ceil(spec.batch_size / world))
     for key, value in (("train_micro_batch_size_per_gpu", micro), ("gradient_accumulation_steps", rounds),
                        ("train_batch_size", micro * rounds * world)):
         if cfg.get(key, "auto") == "auto":
@@ -272,7 +276,7 @@ def _setup(spec: TrainSpec, progress_bars: bool) -> _Setup:
     world = PartialState(cpu=not torch.cuda.is_available()).num_processes
     micro = spec.micro_batch_size or max(1, math.ceil(spec.batch_size / world))
     rounds = max(1, math.ceil(spec.batch_size / (micro * world)))
-    accelerator = _accelerator(spec, world, rounds)
+    accelerator = _accelerator(spec, world, micro, rounds)
     src = M.resolve_model_source(spec.model, spec.gguf_file, need_weights=spec.init == "pretrained")
     tokenizer = M.load_tokenizer(spec.tokenizer or src.path, spec.revision, src.gguf_file)
     resolve_template(tokenizer, spec.template)  # no chat template and none named: fail before any work

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mixlab.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "data"
@@ -45,8 +47,6 @@ def test_formats_and_help(capsys):
     assert main(["data", "formats"]) == 0
     out = capsys.readouterr().out
     assert out.index("codealpaca") < out.index("alpaca ")
-    import pytest
-
     with pytest.raises(SystemExit):
         main(["data", "inspect", "--help"])
     assert "quarantined (by reason)" in capsys.readouterr().out

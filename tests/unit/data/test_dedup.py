@@ -11,7 +11,9 @@ from mixlab.data.dedup import DedupSpec, dedup
 from mixlab.data.example import Example
 from mixlab.errors import SpecError
 
-WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "river", "stone", "cloud", "paper", "window", "garden"]
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+         "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
+         "river", "stone", "cloud", "paper", "window", "garden"]
 
 
 def text(seed: int, n: int = 120) -> str:
@@ -97,6 +99,11 @@ def test_decontamination_ngram_is_configurable():
     train = [ex("t1", "s", "one two three four five six")]
     assert len(decontaminate(train, {"e": ["three four five"]}, ngram=3, min_words=3).dropped) == 1
     assert len(decontaminate(train, {"e": ["three four five"]}, ngram=13).dropped) == 0
+
+
+def test_too_many_eval_sets_says_to_split_them():
+    with pytest.raises(SpecError, match="eval_sets: 64 sets, at most 63 per call; split them"):
+        decontaminate([], {f"set{i}": ["some words"] for i in range(64)})
 
 
 def test_eval_texts_reads_fields(tmp_path):

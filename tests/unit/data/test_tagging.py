@@ -59,7 +59,7 @@ def test_hints_are_kept_unless_ignored_and_existing_tags_unless_override():
     assert tag_examples([nlp], use_hints=False)[0].instruction_type == "code"
     done = Example.from_pair("2", "s", "Hi", "Hello", instruction_type="chat", abilities=["ethics"])
     assert tag_examples([done])[0].abilities == ("ethics",)
-    assert tag_examples([done], override=True)[0].abilities != ("ethics",)
+    assert tag_examples([done], override=True)[0].abilities == ("stem_knowledge",)  # re-tagged: chat, no keyword
 
 
 def test_multi_turn_chat_leans_to_dialogue_understanding():

@@ -70,8 +70,6 @@ def test_no_chat_template_and_none_named_fails_before_training(tmp_path, micro_m
     bare = tmp_path / "bare"
     shutil.copytree(micro_model_dir, bare)
     cfg = (bare / "tokenizer_config.json").read_text()
-    import json
-
     d = json.loads(cfg)
     d.pop("chat_template", None)
     (bare / "tokenizer_config.json").write_text(json.dumps(d))
@@ -146,8 +144,6 @@ def test_hub_id_trains_from_the_local_cache_through_the_cli(tmp_path, micro_mode
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "trainable tokens/s:" in proc.stdout
     assert (out / "final" / "model.safetensors").exists() and (out / "metrics.jsonl").exists()
-    import json
-
     result = json.loads((out / "result.json").read_text())
     assert result["model"]["source"]["kind"] == "hub" and result["steps"] == 3
 
