@@ -77,10 +77,19 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> i
     n = 0
     parts = []
     for row in rows:
-        parts.append(json.dumps(row, ensure_ascii=False, default=_default))
+        parts.append(json_line(row, default=_default))
         n += 1
     atomic_write_text(path, "\n".join(parts) + ("\n" if parts else ""))
     return n
+
+
+# Characters that str.splitlines() treats as line breaks but json.dumps(ensure_ascii=False) leaves raw.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(obj: Any, *, default: Any = str) -> str:
+    """One JSON-lines row, readable whichever way a reader splits lines (same data: escapes only)."""
+    return json.dumps(obj, ensure_ascii=False, default=default).translate(_LINE_BREAKS)
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mixlab.artifacts import atomic_write_bytes, atomic_write_text, file_sha256, write_manifest
+from mixlab.artifacts import atomic_write_bytes, atomic_write_text, file_sha256, json_line, write_manifest
 from mixlab.data.load import LoadedSource
 from mixlab.errors import MixlabError, SpecError
 from mixlab.mix import clean
@@ -229,15 +229,6 @@ def _write_rows(out: Path, spec: MixtureSpec, sources: Mapping[str, LoadedSource
     text = "\n".join(parts) + ("\n" if parts else "")
     atomic_write_text(out / "train.jsonl", text)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# Characters that str.splitlines() treats as line breaks but json.dumps(ensure_ascii=False) leaves raw.
-_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def json_line(obj: Any) -> str:
-    """One JSON-lines row, readable whichever way a reader splits lines (same data: escapes only)."""
-    return json.dumps(obj, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from mixlab.artifacts import atomic_write_json, atomic_write_text, file_sha256, read_jsonl
+from mixlab.artifacts import atomic_write_json, atomic_write_text, file_sha256, json_line, read_jsonl
 from mixlab.errors import MixlabError
 
 TARGETS = ("llamafactory", "axolotl", "trl", "alpaca")
@@ -48,8 +48,6 @@ def _split_system(msgs: list[dict[str, str]]) -> tuple[str | None, list[dict[str
 
 
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
-    from mixlab.mix.build import json_line
-
     lines = [json_line(r) for r in rows]
     return "\n".join(lines) + ("\n" if lines else "")
 
