@@ -26,7 +26,6 @@ is not in it). Run:
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -41,15 +40,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from mixlab.eval.code.problems import load_humaneval_problems  # noqa: E402
 from mixlab.eval.sandbox import Sandbox, SandboxLimits  # noqa: E402
 
 TRIVIAL = "assert sum(range(10)) == 45\n"
 
 
 def humaneval_programs(data: Path) -> list[str]:
-    with gzip.open(data / "humaneval" / "HumanEval.jsonl.gz", "rt") as f:
-        rows = [json.loads(line) for line in f]
-    return [f"{r['prompt']}{r['canonical_solution']}\n\n{r['test']}\n\ncheck({r['entry_point']})\n" for r in rows]
+    """The programs the ``humaneval`` suite runs, with each canonical solution as the completion."""
+    return [p.program(p.canonical_solution) for p in load_humaneval_problems(data / "humaneval" / "HumanEval.jsonl.gz")]
 
 
 def run_interpreter(program: str, timeout: float) -> bool:

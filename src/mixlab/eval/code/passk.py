@@ -44,13 +44,13 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
-def parse_ks(text: str | Sequence[int]) -> tuple[int, ...]:
+def parse_ks(text: str | int | Sequence[int]) -> tuple[int, ...]:
     """``"1,10"`` -> ``(1, 10)``; every problem reported at once.
 
-    >>> parse_ks("10, 1,1")
-    (1, 10)
+    >>> parse_ks("10, 1,1"), parse_ks(5)
+    ((1, 10), (5,))
     """
-    raw = text.split(",") if isinstance(text, str) else list(text)
+    raw = text.split(",") if isinstance(text, str) else [text] if isinstance(text, int) else list(text)
     ks, problems = [], []
     for part in raw:
         try:

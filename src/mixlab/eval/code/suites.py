@@ -242,7 +242,7 @@ def _spec(options: dict[str, Any], default_timeout: float) -> SamplingSpec:
     if ks is not None:
         from mixlab.eval.code.passk import parse_ks
 
-        kwargs["ks"] = parse_ks([ks] if isinstance(ks, int) else ks)
+        kwargs["ks"] = parse_ks(ks)
     limits = options.get("limits")
     if limits is None:
         limits = SandboxLimits(timeout=float(options.get("timeout") or default_timeout),

@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from functools import lru_cache
 
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
@@ -71,7 +70,6 @@ _MIN_SHARE = 0.8
 _TOKEN = re.compile(r"[^\W\d_]+")
 
 
-@lru_cache(maxsize=4096)
 def _script(ch: str) -> str:
     if ch.isascii():
         return "LATIN"

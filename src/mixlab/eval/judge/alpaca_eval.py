@@ -20,12 +20,10 @@ from mixlab.errors import MixlabError
 from mixlab.eval.judge.answers import answer_questions
 from mixlab.eval.judge.engine import JudgeConfig, JudgeLog
 from mixlab.eval.judge.files import read_records
-from mixlab.eval.judge.grading import Question, grade_pairwise, pairwise_summary
-from mixlab.eval.judge.length_control import length_controlled_win_rate
+from mixlab.eval.judge.grading import Question, grade_pairwise, length_metrics, pairwise_summary
 from mixlab.eval.judge.options import judge_record, select
 from mixlab.eval.judge.prompts import PromptSet
 from mixlab.eval.lm import LM
-from mixlab.eval.stats import mean_with_stderr
 from mixlab.eval.task import TaskResult
 
 REFERENCES = {1: "text_davinci_003_model_outputs.json.gz", 2: "gpt4_1106_preview_model_outputs.json.gz"}
@@ -70,12 +68,7 @@ class AlpacaEvalTask:
         records, outcomes, counts = grade_pairwise(self.judge, questions, answers, baseline, prompts, self.config,
                                                    ref_categories=(), log=self.log, desc=f"{self.name}: judging")
         metrics, pair_counts = pairwise_summary(records, outcomes, seed=self.config.seed)
-        scored = [(r, o) for r, o in zip(records, outcomes, strict=True) if o.score is not None]
-        delta = [len(r["output"]) - len(r["baseline_output"]) for r, _ in scored]
-        metrics["lc_win_rate"] = length_controlled_win_rate([float(o.score or 0.0) for _, o in scored], delta, seed=self.config.seed)
-        metrics["avg_length"] = mean_with_stderr([len(r["output"]) for r in records], seed=self.config.seed)
-        metrics["baseline_avg_length"] = mean_with_stderr([len(r["baseline_output"]) for r in records],
-                                                          seed=self.config.seed)
+        metrics.update(length_metrics(records, outcomes, seed=self.config.seed))
         config = {**judge_record(self.judge, lm), "judge_config": self.config.to_dict(),
                   "judge_prompts": [prompts.get("pairwise", multi_turn=False, reference=False).describe()],
                   "baseline": self.reference_name, "version": self.version,

@@ -79,7 +79,7 @@ def _answer_turns(row: Mapping[str, Any]) -> tuple[str, ...] | None:
 def _turns(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, Sequence) and not isinstance(value, str) and value and all(isinstance(t, str) for t in value):
+    if isinstance(value, Sequence) and value and all(isinstance(t, str) for t in value):
         return tuple(value)
     return None
 

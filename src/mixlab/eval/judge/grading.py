@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixlab.eval.judge.engine import JudgeConfig, JudgeLog, run_judge
+from mixlab.eval.judge.length_control import length_controlled_win_rate
 from mixlab.eval.judge.pairwise import PairOutcome, judge_both_orders, pairwise_metrics
 from mixlab.eval.judge.prompts import JudgePrompt, PromptSet
 from mixlab.eval.judge.verdicts import parse_rating
@@ -177,3 +178,16 @@ def pairwise_summary(
     for name in sorted(groups):
         metrics[name] = mean_with_stderr(groups[name], seed=seed)
     return metrics, counts
+
+
+def length_metrics(
+    records: Sequence[dict[str, Any]], outcomes: Sequence[PairOutcome], seed: int = 0,
+) -> dict[str, Score]:
+    """AlpacaEval's length view of pairwise records: the length-controlled win rate and both mean lengths."""
+    scored = [(len(r["output"]) - len(r["baseline_output"]), o.score)
+              for r, o in zip(records, outcomes, strict=True) if o.score is not None]
+    return {
+        "lc_win_rate": length_controlled_win_rate([s for _, s in scored], [d for d, _ in scored], seed=seed),
+        "avg_length": mean_with_stderr([len(r["output"]) for r in records], seed=seed),
+        "baseline_avg_length": mean_with_stderr([len(r["baseline_output"]) for r in records], seed=seed),
+    }

@@ -100,7 +100,7 @@ def pairwise_metrics(outcomes: Sequence[PairOutcome], seed: int = 0) -> tuple[di
     """Win rate (ties count half) and position-bias statistics, each with a bootstrap standard error; counts."""
     scored = [o for o in outcomes if o.score is not None]
     metrics = {
-        "win_rate": mean_with_stderr([float(o.score or 0.0) for o in scored], seed=seed),
+        "win_rate": mean_with_stderr([o.score for o in outcomes if o.score is not None], seed=seed),
         "win_share": mean_with_stderr([o.outcome == "win" for o in scored], seed=seed),
         "tie_share": mean_with_stderr([o.outcome == "tie" for o in scored], seed=seed),
         "loss_share": mean_with_stderr([o.outcome == "loss" for o in scored], seed=seed),

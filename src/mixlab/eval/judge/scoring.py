@@ -21,15 +21,15 @@ from mixlab.eval.judge.grading import (
     Question,
     grade_pairwise,
     grade_single,
+    length_metrics,
     pairwise_summary,
     single_metrics,
 )
-from mixlab.eval.judge.length_control import length_controlled_win_rate
 from mixlab.eval.judge.options import check_limit, judge_config, resolve_lm, select
 from mixlab.eval.judge.prompts import PromptSet
 from mixlab.eval.lm import LM
 from mixlab.eval.run import score_rows, write_scores
-from mixlab.eval.stats import Score, mean_with_stderr
+from mixlab.eval.stats import Score
 from mixlab.eval.task import TaskResult
 
 
@@ -90,12 +90,7 @@ def score_answers(
                                                          ref_categories=ref_categories, log=log)
         metrics, pair_counts = pairwise_summary(records, outcomes, seed=cfg.seed)
         grade_counts.update(pair_counts)
-        scored = [(r, o) for r, o in zip(records, outcomes, strict=True) if o.score is not None]
-        metrics["lc_win_rate"] = length_controlled_win_rate(
-            [float(o.score or 0.0) for _, o in scored], [len(r["output"]) - len(r["baseline_output"]) for r, _ in scored],
-            seed=cfg.seed)
-        metrics["avg_length"] = mean_with_stderr([len(r["output"]) for r in records], seed=cfg.seed)
-        metrics["baseline_avg_length"] = mean_with_stderr([len(r["baseline_output"]) for r in records], seed=cfg.seed)
+        metrics.update(length_metrics(records, outcomes, seed=cfg.seed))
         mode, primary, chance = "pairwise", "win_rate", 0.5
     counts.update(grade_counts)
     summary = {

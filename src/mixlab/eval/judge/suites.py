@@ -35,13 +35,14 @@ from mixlab.eval.judge.flask import FlaskTask, load_flask
 from mixlab.eval.judge.mt_bench import AnswerMemo, MTBenchPairwiseTask, MTBenchTask, load_mt_bench
 from mixlab.eval.judge.options import check_limit, judge_config, resolve_lm, select
 from mixlab.eval.judge.prompts import PromptSet
+from mixlab.eval.lm import LM
 from mixlab.eval.suites import data_dir as resolve_data_dir
 from mixlab.eval.task import Task
 
 MT_BENCH_MODES = ("single", "pairwise", "both")
 
 
-def _judge(options: dict[str, Any]) -> Any:
+def _judge(options: dict[str, Any]) -> LM:
     """The judge ``LM``; backend options come as ``judge_options`` (a dict) and/or ``judge_arg_<name>`` keys."""
     backend_opts = dict(options.get("judge_options") or {})
     backend_opts.update({k[len("judge_arg_"):]: v for k, v in options.items() if k.startswith("judge_arg_")})
@@ -77,7 +78,7 @@ def mt_bench_suite(**options: Any) -> list[Task]:
     prompt_file = options.get("judge_prompts") or folder / "judge_prompts.jsonl"
     prompts = PromptSet(prompt_file if Path(prompt_file).is_file() or options.get("judge_prompts") else None)
     judge = _judge(options)
-    common = {"judge": judge, "prompts": prompts, "config": judge_config(options),
+    common: dict[str, Any] = {"judge": judge, "prompts": prompts, "config": judge_config(options),
               "max_new_tokens": _answer_tokens(options), "memo": AnswerMemo(), "log": _log(options)}
     tasks: list[Task] = []
     if mode in ("single", "both"):

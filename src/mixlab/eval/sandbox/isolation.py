@@ -289,8 +289,8 @@ class PidsCgroup:
         self.base = f"{hierarchy}/mixlab-sandbox-{os.getpid()}"
         os.makedirs(self.base, exist_ok=True)
         if os.path.exists(f"{hierarchy}/cgroup.subtree_control"):  # cgroup v2: delegate pids to the slots
-            _write_file(f"{hierarchy}/cgroup.subtree_control", "+pids")
-            _write_file(f"{self.base}/cgroup.subtree_control", "+pids")
+            write_file(f"{hierarchy}/cgroup.subtree_control", "+pids")
+            write_file(f"{self.base}/cgroup.subtree_control", "+pids")
         for i in range(slots):
             slot = f"{self.base}/slot{i}"
             os.makedirs(slot, exist_ok=True)
@@ -357,7 +357,8 @@ class PidsCgroup:
             pass  # a process still inside (it is being killed); an empty cgroup costs nothing
 
 
-def _write_file(path: str, text: str) -> None:
+def write_file(path: str, text: str) -> None:
+    """Write a kernel control file (``uid_map``, ``cgroup.subtree_control``) in one ``write(2)``, as it requires."""
     fd = os.open(path, os.O_WRONLY)
     try:
         os.write(fd, text.encode())

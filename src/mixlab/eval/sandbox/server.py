@@ -140,9 +140,9 @@ class Server:
                 iso.unshare(iso.CLONE_NEWNS)
             else:
                 iso.unshare(iso.CLONE_NEWUSER | iso.CLONE_NEWNS)
-                _write("/proc/self/setgroups", "deny")
-                _write("/proc/self/uid_map", f"0 {uid} 1")
-                _write("/proc/self/gid_map", f"0 {gid} 1")
+                iso.write_file("/proc/self/setgroups", "deny")
+                iso.write_file("/proc/self/uid_map", f"0 {uid} 1")
+                iso.write_file("/proc/self/gid_map", f"0 {gid} 1")
         except OSError as exc:
             self.info["minimal_root"] = f"off ({exc.strerror or exc})"
             return
@@ -522,14 +522,6 @@ def _send(obj: dict) -> None:
     while view:
         n = os.write(1, view)
         view = view[n:]
-
-
-def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def _python_paths() -> list[str]:
