@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summarize(args, items, sizes, timings, scores) -> dict:
+    from mixlab.eval.tasks.multiple_choice import choice_picks
+
     n = len(items)
     med = {k: statistics.median(v) for k, v in timings.items()}
     picks: dict[str, list[int]] = {}
@@ -102,11 +104,10 @@ def summarize(args, items, sizes, timings, scores) -> dict:
     for name, lls in scores.items():
         cursor, p, pn = 0, [], []
         for it, k in zip(items, sizes, strict=True):
-            chunk = lls[cursor:cursor + k]
+            pred, pred_norm = choice_picks(lls[cursor:cursor + k], it.choices)
             cursor += k
-            p.append(max(range(k), key=lambda i, c=chunk: (c[i], -i)))
-            norm = [lp / max(1, len(ch)) for lp, ch in zip(chunk, it.choices, strict=True)]
-            pn.append(max(range(k), key=lambda i, c=norm: (c[i], -i)))
+            p.append(pred)
+            pn.append(pred_norm)
         picks[name], picks_norm[name] = p, pn
     acc = {k: sum(int(p == it.gold) for p, it in zip(v, items, strict=True)) / n for k, v in picks.items()}
     acc_norm = {k: sum(int(p == it.gold) for p, it in zip(v, items, strict=True)) / n for k, v in picks_norm.items()}

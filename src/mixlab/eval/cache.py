@@ -24,7 +24,6 @@ cache safely, and a lookup does not read the whole file.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import sqlite3
 import threading
@@ -32,7 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mixlab.artifacts import canonical_json
+from mixlab.artifacts import content_hash
 from mixlab.eval.backends.identity import identity_key
 from mixlab.eval.lm import LM, GenerationRequest, LoglikelihoodRequest, LoglikelihoodResult
 
@@ -112,8 +111,7 @@ class CachedLM:
         return self._cached("generate", requests, self.lm.generate, list)
 
     def request_key(self, kind: str, request: Any) -> str:
-        body = canonical_json({"model": self._key, "kind": kind, "request": dataclasses.asdict(request)})
-        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+        return content_hash({"model": self._key, "kind": kind, "request": dataclasses.asdict(request)}, 64)
 
     def _cached(self, kind: str, requests: Sequence[Any], compute: Callable, to_json: Callable) -> list[Any]:
         keys = [self.request_key(kind, r) for r in requests]

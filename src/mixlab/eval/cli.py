@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import time
 from typing import Any
@@ -81,7 +82,14 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def parse_key_values(pairs: list[str], what: str) -> dict[str, Any]:
-    """``["shots=0", "chat=true"]`` -> ``{"shots": 0, "chat": True}``; every malformed pair is reported."""
+    """``KEY=VALUE`` options as a dict; every malformed pair is reported (``what`` names the flag).
+
+    A value is read as JSON when it parses (numbers, ``true``, ``{"top_k": 1}``), else as a word (``yes``,
+    ``no``, ``none``, any case), a number Python reads (``.5``), or the text itself.
+
+    >>> parse_key_values(["shots=0", "chat=yes", "subjects=anatomy,virology", "t=.5"], "--suite-arg")
+    {'shots': 0, 'chat': True, 'subjects': 'anatomy,virology', 't': 0.5}
+    """
     from mixlab.errors import SpecError
 
     out: dict[str, Any] = {}
@@ -97,14 +105,16 @@ def parse_key_values(pairs: list[str], what: str) -> dict[str, Any]:
     return out
 
 
+_WORDS = {"true": True, "yes": True, "false": False, "no": False, "none": None, "null": None}
+
+
 def _parse_value(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("true", "yes"):
-        return True
-    if lowered in ("false", "no"):
-        return False
-    if lowered in ("none", "null"):
-        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if text.lower() in _WORDS:
+        return _WORDS[text.lower()]
     for cast in (int, float):
         try:
             return cast(text)

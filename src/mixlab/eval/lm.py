@@ -16,6 +16,11 @@ from mixlab.data.example import Message
 Prompt = str | tuple[Message, ...]
 
 
+def prompt_to_json(prompt: Prompt) -> str | list[dict[str, Any]]:
+    """A prompt as it is written into item records: the text, or the conversation as role/content dicts."""
+    return prompt if isinstance(prompt, str) else [m.to_dict() for m in prompt]
+
+
 @dataclass(frozen=True)
 class LoglikelihoodRequest:
     """Score ``continuation`` given ``context``: the sum of log-probabilities of its tokens."""

@@ -8,7 +8,7 @@ evaluation library that reaches for the hub is a known trap: lm-eval #1697, #239
 ...                    data_dir="../shared/data", limit=20)  # doctest: +SKIP
 
 Built-in local tasks (``BUILTIN_TASKS``) use the shared data files and the *same prompt format* as mixlab's
-native suites, so the two runners can be compared item by item (``compare_with_native``):
+native suites, so the two runners can be compared item by item (``sample_predictions``):
 ``arc_easy_local`` / ``arc_challenge_local`` (cloze, ``<query>\\nAnswer:`` + `` <choice>``, acc and acc_norm).
 Other lm-eval task YAMLs can be added with ``include=[folder]``; a ``{data_dir}`` placeholder in them is
 filled in with the benchmark data folder.
@@ -176,23 +176,14 @@ def run_lm_eval(
     *,
     out_dir: str | Path | None = None,
     via: str = "mixlab",
-    include: Sequence[str | Path] = (),
-    data_dir: str | Path | None = None,
-    limit: int | None = None,
-    samples: dict[str, list[int]] | None = None,
-    num_fewshot: int | None = None,
-    backend: str = "transformers",
-    model_options: dict[str, Any] | None = None,
+    **options: Any,
 ) -> list[dict[str, Any]]:
     """Run lm-eval ``tasks``; return tidy score rows (and write ``results.json``, ``scores.csv``, samples).
 
-    ``model`` is a mixlab ``LM`` object or a model path; ``via="mixlab"`` drives a mixlab backend,
-    ``via="hf"`` lm-eval's ``HFLM``. ``samples`` picks documents by index per task (lm-eval's option).
+    ``options`` are those of ``lm_eval_results`` (``include``, ``data_dir``, ``limit``, ``samples``,
+    ``num_fewshot``, ``backend``, ``model_options``).
     """
-    results, name = lm_eval_results(
-        model, tasks, via=via, include=include, data_dir=data_dir, limit=limit, samples=samples,
-        num_fewshot=num_fewshot, backend=backend, model_options=model_options,
-    )
+    results, name = lm_eval_results(model, tasks, via=via, **options)
     rows = lm_eval_rows(results, model=name, via=via)
     if out_dir is not None:
         _write_results(Path(out_dir), results, rows)
@@ -212,9 +203,12 @@ def lm_eval_results(
     backend: str = "transformers",
     model_options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """lm-eval's raw ``results`` dict (samples included) and the model's name; see ``run_lm_eval``.
+    """lm-eval's raw ``results`` dict (samples included) and the model's name.
 
-    ``model`` may also be an already built lm-eval model (an ``HFLM`` from ``hf_model``), to reuse it.
+    ``model`` is a mixlab ``LM`` object, a model path, or an already built lm-eval model (an ``HFLM`` from
+    ``hf_model``, to reuse it); with a path, ``via="mixlab"`` loads it with a mixlab ``backend`` and
+    ``model_options``, ``via="hf"`` with lm-eval's ``HFLM``. ``samples`` picks documents by index per task
+    (lm-eval's option).
     """
     if via not in ("mixlab", "hf"):
         raise MixlabError(f"via: {via!r} is not one of mixlab, hf")

@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
+from mixlab.errors import SpecError
 from mixlab.eval.lm import LM
 from mixlab.registry import Registry
 
@@ -36,4 +38,17 @@ def load_lm(model: str, *, backend: str = "transformers", **options: Any) -> LM:
     return BACKENDS.get(backend)(model, **options)
 
 
-__all__ = ["BACKENDS", "load_lm"]
+OptionsT = TypeVar("OptionsT")
+
+
+def options_from_kwargs(cls: type[OptionsT], what: str, options: dict[str, Any]) -> OptionsT:
+    """Build a backend's options dataclass; every unknown option name is reported, with the valid ones."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    valid = ", ".join(sorted(known))
+    problems = [f"{k}: unknown option; valid options: {valid}" for k in options if k not in known]
+    if problems:
+        raise SpecError(what, problems)
+    return cls(**options)
+
+
+__all__ = ["BACKENDS", "load_lm", "options_from_kwargs"]

@@ -27,7 +27,7 @@ suffix and its continuations. A token sees the prefix, its own item's suffix, an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -208,8 +208,7 @@ def _merge(rows: Sequence[PackedRow], ctxs: list[list[int]], group: list[int], s
 
 
 def token_budget_batches(
-    lengths: Sequence[int], max_batch_size: int, max_batch_tokens: int, *, descending: bool = True,
-    max_batch_cells: int | None = None,
+    lengths: Sequence[int], max_batch_size: int, max_batch_tokens: int, *, max_batch_cells: int | None = None,
 ) -> list[list[int]]:
     """Indices grouped into batches after sorting by length (longest first), each within both budgets.
 
@@ -222,7 +221,7 @@ def token_budget_batches(
     >>> token_budget_batches([5, 1, 9, 3], max_batch_size=8, max_batch_tokens=12)
     [[2], [0, 3], [1]]
     """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i] if descending else lengths[i], i))
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
@@ -261,9 +260,3 @@ class StopChecker:
             return False
         text = self.decode(list(tokens[-self.window:]))
         return any(s in text for s in self.stops)
-
-
-def chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
-    """Consecutive slices of ``seq`` of at most ``size`` items."""
-    for start in range(0, len(seq), size):
-        yield seq[start:start + size]

@@ -23,11 +23,12 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mixlab.errors import MixlabError, SpecError
+from mixlab.eval.backends import options_from_kwargs
 from mixlab.eval.backends.batching import (
     StopChecker,
     merge_shared_prefixes,
@@ -92,11 +93,7 @@ class TransformersOptions:
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> TransformersOptions:
-        known = {f.name for f in fields(cls)}
-        problems = [f"{k}: unknown option; valid options: {', '.join(sorted(known))}" for k in options if k not in known]
-        if problems:
-            raise SpecError("transformers backend options", problems)
-        opts = cls(**options)
+        opts = options_from_kwargs(cls, "transformers backend options", options)
         opts.validate()
         return opts
 

@@ -27,11 +27,12 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from mixlab.errors import MixlabError, SpecError
+from mixlab.eval.backends import options_from_kwargs
 from mixlab.eval.lm import GenerationRequest, LoglikelihoodRequest, LoglikelihoodResult, cut_at_stop
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,8 @@ class ServerOptions:
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> ServerOptions:
-        known = {f.name for f in fields(cls)}
-        problems = [f"{k}: unknown option; valid options: {', '.join(sorted(known))}" for k in options if k not in known]
-        if not problems:
-            opts = cls(**options)
-            problems = opts.problems()
-        if problems:
+        opts = options_from_kwargs(cls, "openai backend options", options)
+        if problems := opts.problems():
             raise SpecError("openai backend options", problems)
         return opts
 

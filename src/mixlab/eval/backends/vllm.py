@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mixlab.errors import MixlabError, SpecError, require
+from mixlab.eval.backends import options_from_kwargs
 from mixlab.eval.backends.identity import weights_fingerprint
 from mixlab.eval.backends.templates import resolve_template
 from mixlab.eval.backends.tokens import PromptEncoder
@@ -47,11 +48,7 @@ class VLLMOptions:
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> VLLMOptions:
-        known = {f.name for f in fields(cls)}
-        problems = [f"{k}: unknown option; valid options: {', '.join(sorted(known))}" for k in options if k not in known]
-        if problems:
-            raise SpecError("vllm backend options", problems)
-        opts = cls(**options)
+        opts = options_from_kwargs(cls, "vllm backend options", options)
         if not 0 < opts.gpu_memory_utilization <= 1:
             raise SpecError("vllm backend options", [f"gpu_memory_utilization: {opts.gpu_memory_utilization} "
                                                      "must be in (0, 1]"])

@@ -61,7 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "vllm")
     p.add_argument("--judge-option", action="append", default=[], metavar="KEY=VALUE",
                    help="a backend option, repeatable (e.g. base_url=http://localhost:8000/v1, "
-                        "api_key_env=OPENAI_API_KEY, batch_size=8); values are read as JSON when they parse")
+                        "api_key_env=OPENAI_API_KEY, batch_size=8); values are read as in --model-arg "
+                        "(JSON when they parse)")
     p.add_argument("--judge-prompts", metavar="FILE",
                    help="FastChat judge_prompts.jsonl to use its prompts (default: mixlab's built-in prompts)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (re-running resumes)")
@@ -91,29 +92,14 @@ def run(args: argparse.Namespace, judge: Any = None) -> int:
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["batch_size=8", "base_url=http://h/v1"]`` -> ``{"batch_size": 8, "base_url": "http://h/v1"}``.
+    """``--judge-option`` pairs, read as ``mixlab eval --model-arg`` reads them (``parse_key_values``).
 
     >>> parse_options(["batch_size=8", "base_url=http://h/v1", "progress=false"])
     {'batch_size': 8, 'base_url': 'http://h/v1', 'progress': False}
     """
-    import json
+    from mixlab.eval.cli import parse_key_values
 
-    from mixlab.errors import SpecError
-
-    out: dict[str, Any] = {}
-    problems = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            problems.append(f"--judge-option {pair!r}: expected KEY=VALUE")
-            continue
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    if problems:
-        raise SpecError("mixlab eval judge", problems)
-    return out
+    return parse_key_values(pairs, "--judge-option")
 
 
 def format_summary(summary: dict[str, Any]) -> str:

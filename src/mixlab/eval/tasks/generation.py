@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mixlab.eval.lm import LM, GenerationRequest, Prompt
+from mixlab.eval.lm import LM, GenerationRequest, Prompt, prompt_to_json
 from mixlab.eval.stats import mean_with_stderr
 from mixlab.eval.task import TaskResult
 from mixlab.eval.tasks.sampling import counts_since, counts_snapshot, has_chat_template, select_items
@@ -78,9 +78,13 @@ class GenerationTask:
 
     @property
     def chance(self) -> float:
+        return self._chance_of(self.items)
+
+    def _chance_of(self, items: Sequence[GenItem]) -> float:
+        """The chance given to the task, else the mean of its items' chances."""
         if self._chance is not None:
             return self._chance
-        return sum(it.chance for it in self.items) / len(self.items) if self.items else 0.0
+        return sum(it.chance for it in items) / len(items) if items else 0.0
 
     def stop_for(self, chat: bool) -> tuple[str, ...]:
         return tuple(self._stop(chat) if callable(self._stop) else self._stop)
@@ -96,7 +100,8 @@ class GenerationTask:
         records: list[dict[str, Any]] = []
         values: dict[str, list[float]] = {m: [] for m in self.scorers}
         for it, prompt, out in zip(items, prompts, outputs, strict=True):
-            rec: dict[str, Any] = {"id": it.id, "prompt": _jsonable(prompt), "output": out, "target": it.target}
+            rec: dict[str, Any] = {"id": it.id, "prompt": prompt_to_json(prompt), "output": out,
+                                   "target": it.target}
             for metric, scorer in self.scorers.items():
                 value, details = scorer(out, it)
                 rec[metric] = value
@@ -110,11 +115,10 @@ class GenerationTask:
             missing = sum(1 for r in records if r.get(f"{metric}_extracted", "") is None)
             if missing:
                 counts[f"{metric}_no_answer"] = missing
-        chance = self._chance if self._chance is not None else (
-            sum(it.chance for it in items) / len(items) if items else 0.0)
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary=self.primary,
-            chance=chance, metrics={m: mean_with_stderr(v, seed=self.seed) for m, v in values.items()},
+            chance=self._chance_of(items),
+            metrics={m: mean_with_stderr(v, seed=self.seed) for m, v in values.items()},
             items=records, counts=counts, config=self.config(chat, stop),
         )
 
@@ -124,10 +128,6 @@ class GenerationTask:
         if not chat:
             cfg["template"] = "none"
         return cfg
-
-
-def _jsonable(prompt: Prompt) -> Any:
-    return prompt if isinstance(prompt, str) else [m.to_dict() for m in prompt]
 
 
 # ----- number extraction (GSM8K and other math answers) -------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 
 from mixlab.data.example import Message
 from mixlab.errors import SpecError
-from mixlab.eval.lm import LM, LoglikelihoodRequest, Prompt
+from mixlab.eval.lm import LM, LoglikelihoodRequest, Prompt, prompt_to_json
 from mixlab.eval.stats import mean_with_stderr
 from mixlab.eval.task import TaskResult
 from mixlab.eval.tasks.sampling import counts_since, counts_snapshot, select_items
@@ -143,21 +143,23 @@ class MultipleChoiceTask:
         build = context_chat if self.chat else context_text
         return build(item, self.prompt_format, self._shots_for(item), self._description_for(item))
 
-    def requests(self, items: Sequence[ChoiceItem]) -> list[LoglikelihoodRequest]:
-        reqs: list[LoglikelihoodRequest] = []
-        for it in items:
-            ctx = self.context(it)
-            reqs.extend(LoglikelihoodRequest(ctx, c) for c in continuations(it, self.prompt_format, self.chat))
-        return reqs
+    def requests(
+        self, items: Sequence[ChoiceItem], contexts: Sequence[Prompt] | None = None
+    ) -> list[LoglikelihoodRequest]:
+        """One request per (item, choice); ``contexts`` are the items' contexts when already built."""
+        contexts = contexts or [self.context(it) for it in items]
+        return [LoglikelihoodRequest(ctx, c) for it, ctx in zip(items, contexts, strict=True)
+                for c in continuations(it, self.prompt_format, self.chat)]
 
     def evaluate(self, lm: LM, *, limit: int | None = None) -> TaskResult:
         items = select_items(self.items, limit, self.seed)
+        contexts = [self.context(it) for it in items]  # built once: requests and item records share them
         before = counts_snapshot(lm)
-        results = lm.loglikelihood(self.requests(items))
+        results = lm.loglikelihood(self.requests(items, contexts))
         records, cursor = [], 0
-        for it in items:
+        for it, ctx in zip(items, contexts, strict=True):
             n = len(it.choices)
-            records.append(self._score_item(it, [r.logprob for r in results[cursor:cursor + n]]))
+            records.append(self._score_item(it, ctx, [r.logprob for r in results[cursor:cursor + n]]))
             cursor += n
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary=self.primary,
@@ -172,18 +174,15 @@ class MultipleChoiceTask:
             cfg["template"] = "none"  # raw-text prompts: the model's chat template is not applied
         return cfg
 
-    def _score_item(self, item: ChoiceItem, logprobs: list[float]) -> dict[str, Any]:
-        pred = max(range(len(logprobs)), key=lambda i: (logprobs[i], -i))
-        ctx = self.context(item)
+    def _score_item(self, item: ChoiceItem, ctx: Prompt, logprobs: list[float]) -> dict[str, Any]:
+        pred, pred_norm = choice_picks(logprobs, item.choices)
         record: dict[str, Any] = {
-            "id": item.id, "prompt": ctx if isinstance(ctx, str) else [m.to_dict() for m in ctx],
-            "choices": list(item.choices), "gold": item.gold, "logprobs": logprobs, "pred": pred,
-            "acc": float(pred == item.gold),
+            "id": item.id, "prompt": prompt_to_json(ctx), "choices": list(item.choices), "gold": item.gold,
+            "logprobs": logprobs, "pred": pred, "acc": float(pred == item.gold),
         }
         if self.prompt_format == "cloze":
-            norm = [lp / max(1, len(c)) for lp, c in zip(logprobs, item.choices, strict=True)]
-            record["pred_norm"] = max(range(len(norm)), key=lambda i: (norm[i], -i))
-            record["acc_norm"] = float(record["pred_norm"] == item.gold)
+            record["pred_norm"] = pred_norm
+            record["acc_norm"] = float(pred_norm == item.gold)
         if item.meta:
             record["meta"] = dict(item.meta)
         return record
@@ -199,6 +198,21 @@ class MultipleChoiceTask:
             for g in sorted(groups):
                 metrics[f"acc_{g}"] = mean_with_stderr(groups[g], seed=self.seed)
         return metrics
+
+
+def choice_picks(logprobs: Sequence[float], choices: Sequence[str]) -> tuple[int, int]:
+    """``(pred, pred_norm)``: the choice with the highest log-probability, and with the highest per character
+    of its text (``acc_norm``); ties go to the earlier choice.
+
+    >>> choice_picks([-4.0, -6.0, -6.0], ["ab", "abcdef", "uvwxyz"])
+    (0, 1)
+    """
+    norm = [lp / max(1, len(c)) for lp, c in zip(logprobs, choices, strict=True)]
+    return _best(logprobs), _best(norm)
+
+
+def _best(values: Sequence[float]) -> int:
+    return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
 def _chance(items: Sequence[ChoiceItem]) -> float:
