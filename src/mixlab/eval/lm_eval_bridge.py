@@ -154,13 +154,10 @@ def hf_model(model: str, *, batch_size: int = 32, **options: Any) -> Any:
     _offline()
     from lm_eval.models.huggingface import HFLM
 
-    from mixlab.eval.backends.hf import _has_tokenizer, _single_gguf
+    from mixlab.eval.backends.hf import _has_tokenizer, gguf_location
 
-    path = Path(model)
-    gguf = options.pop("gguf_file", None)
-    if path.suffix == ".gguf":
-        path, gguf = path.parent, path.name
-    gguf = gguf or _single_gguf(path)
+    folder, gguf = gguf_location(model, options.pop("gguf_file", None))
+    path = Path(folder)
     kwargs: dict[str, Any] = {"pretrained": str(path), "batch_size": batch_size, "device": options.pop("device", "cpu"),
                               "dtype": options.pop("dtype", "float32"), **options}
     if gguf:

@@ -391,10 +391,10 @@ def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
 def load_transformers_lm(model: str, **options: Any) -> TransformersLM:
     """Load ``model`` (local folder, hub id, GGUF via ``gguf_file=``, or an adapter folder) as an ``LM``."""
     opts = TransformersOptions.from_kwargs(**options)
-    if model.endswith(".gguf") and Path(model).is_file():  # a path to the GGUF file itself
-        model, opts = str(Path(model).parent), replace(opts, gguf_file=Path(model).name)
+    model, gguf_file = gguf_location(model, opts.gguf_file)
+    opts = replace(opts, gguf_file=gguf_file)
     folder = _resolve_folder(model, opts.revision, opts.gguf_file)
-    if opts.gguf_file is None and (single := _single_gguf(folder)):
+    if opts.gguf_file is None and (single := _single_gguf(folder)):  # a hub id's cached folder
         opts = replace(opts, gguf_file=single)
     adapter = opts.adapter
     base = folder
@@ -440,6 +440,18 @@ def _resolve_folder(model: str, revision: str | None, gguf_file: str | None) -> 
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
         where = "in the local hub cache (HF_HUB_OFFLINE=1)" if offline else "on the hub"
         raise MixlabError(f"model {model!r} is not a local folder and was not found {where}: {exc}") from exc
+
+
+def gguf_location(model: str, gguf_file: str | None = None) -> tuple[str, str | None]:
+    """(folder or hub id, GGUF file name) for a model spec: a path to a ``.gguf`` file gives its folder and name;
+    a local folder whose only weights are one ``.gguf`` gives that file (the shared SmolLM2 folder works without
+    naming it); anything else comes back as given."""
+    path = Path(model)
+    if path.suffix == ".gguf" and path.is_file():
+        return str(path.parent), path.name
+    if gguf_file is None and path.is_dir():
+        gguf_file = _single_gguf(path)
+    return model, gguf_file
 
 
 def _single_gguf(folder: Path) -> str | None:

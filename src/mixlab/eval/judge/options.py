@@ -2,7 +2,7 @@
 
 A judge is any ``LM``: an object, or a model spec string loaded by ``mixlab.eval.backends.load_lm`` with a
 backend name (``transformers`` by default; ``openai`` for an OpenAI-compatible server in real use) and backend
-options. Where that package is absent, a local model folder is loaded by the small adapter ``judge/local_lm.py``.
+options.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 from mixlab.artifacts import content_hash
@@ -37,40 +36,12 @@ def resolve_lm(spec: LM | str | None, role: str = "judge", *, backend: str | Non
     return spec
 
 
-def gguf_options(model: str) -> tuple[str, dict[str, Any]]:
-    """A local ``.gguf`` file, or a folder whose only weights are one ``.gguf``, as (folder, ``gguf_file``).
-
-    The shared SmolLM2 folder is such a folder: ``--judge ../shared/data/smollm2_135m_instruct_gguf`` works
-    without naming the file.
-    """
-    path = Path(model)
-    if path.is_file() and path.suffix == ".gguf":
-        return str(path.parent), {"gguf_file": path.name}
-    if path.is_dir() and not any(path.glob("*.safetensors")) and not any(path.glob("pytorch_model*.bin")):
-        ggufs = sorted(path.glob("*.gguf"))
-        if len(ggufs) == 1:
-            return model, {"gguf_file": ggufs[0].name}
-    return model, {}
-
-
 def load_lm_spec(spec: str, backend: str | None = None, **options: Any) -> LM:
-    """Load a model spec with ``mixlab.eval.backends.load_lm`` (default backend ``transformers``).
+    """Load a model spec with ``mixlab.eval.backends.load_lm`` (default backend ``transformers``, which also
+    finds the one ``.gguf`` of a folder such as the shared SmolLM2's)."""
+    from mixlab.eval.backends import load_lm
 
-    Where the backends package is not installed, a local folder is loaded by ``judge/local_lm.py`` instead.
-    """
-    name = backend or "transformers"
-    if name == "transformers" and "gguf_file" not in options:
-        spec, extra = gguf_options(spec)
-        options = {**extra, **options}
-    try:
-        from mixlab.eval.backends import load_lm
-    except ImportError:
-        if name != "transformers":
-            raise MixlabError(f"judge backend {name!r} needs mixlab.eval.backends, not available here") from None
-        from mixlab.eval.judge.local_lm import load_local_lm
-
-        return load_local_lm(spec if "gguf_file" not in options else str(Path(spec) / options["gguf_file"]))
-    return load_lm(spec, backend=name, **options)
+    return load_lm(spec, backend=backend or "transformers", **options)
 
 
 def judge_config(options: Mapping[str, Any]) -> JudgeConfig:

@@ -115,6 +115,20 @@ def test_folder_errors_are_clear(tmp_path):
         load_lm(str(tmp_path), progress=False)
 
 
+def test_gguf_only_folders_and_gguf_paths_locate_their_file(tmp_path):
+    from mixlab.eval.backends.hf import gguf_location
+
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "m.Q4.gguf").write_bytes(b"")
+    assert gguf_location(str(only)) == (str(only), "m.Q4.gguf")
+    assert gguf_location(str(only / "m.Q4.gguf")) == (str(only), "m.Q4.gguf")
+    assert gguf_location(str(only), "other.gguf") == (str(only), "other.gguf")  # a named file wins
+    (only / "model.safetensors").write_bytes(b"")
+    assert gguf_location(str(only)) == (str(only), None)
+    assert gguf_location("org/hub-id") == ("org/hub-id", None)
+
+
 def test_unknown_backend_suggests_the_right_name():
     with pytest.raises(MixlabError, match="did you mean 'transformers'"):
         load_lm("x", backend="transformer")

@@ -153,17 +153,6 @@ def test_judge_backend_and_options_reach_the_loader(
         bad.func(bad)
 
 
-def test_gguf_only_folders_are_loaded_with_their_gguf_file(tmp_path: Path) -> None:
-    only = tmp_path / "only"
-    only.mkdir()
-    (only / "m.Q4.gguf").write_bytes(b"")
-    assert options.gguf_options(str(only)) == (str(only), {"gguf_file": "m.Q4.gguf"})
-    assert options.gguf_options(str(only / "m.Q4.gguf")) == (str(only), {"gguf_file": "m.Q4.gguf"})
-    (only / "model.safetensors").write_bytes(b"")
-    assert options.gguf_options(str(only)) == (str(only), {})
-    assert options.gguf_options("org/hub-id") == ("org/hub-id", {})
-
-
 def test_answer_files_accept_empty_answers_and_need_questions_unless_keyed_by_instruction(tmp_path: Path) -> None:
     from mixlab.eval.judge.files import read_answers
     from mixlab.eval.judge.scoring import score_answers
