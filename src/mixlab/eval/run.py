@@ -3,6 +3,7 @@
 Output folder layout::
 
     OUT/items/<task>.jsonl   one record per item (prompt, output, score fields)
+    OUT/item_scores.jsonl    the primary metric per item, with its content cluster (paired analyses)
     OUT/scores.jsonl         one row per task x metric (the tidy shape below)
     OUT/scores.csv           the same rows as CSV
     OUT/abilities.csv        per ability: the mean of its tasks' primary metric with a 95 % interval
@@ -28,9 +29,11 @@ from mixlab.eval.task import Task, TaskResult
 
 #: the tidy score shape shared by ``mixlab eval`` and a study's ``results.csv``
 SCORE_COLUMNS = [
-    "model", "instruction_type", "ability", "task", "metric", "value", "stderr", "n_items", "primary",
-    "chance", "template",
+    "model", "instruction_type", "ability", "task", "metric", "value", "stderr", "n_items", "n_clusters",
+    "primary", "chance", "scale_min", "scale_max", "template",
 ]
+#: the per-item shape: the primary metric of every item, with the cluster of items built from one content
+ITEM_COLUMNS = ["task", "ability", "instruction_type", "metric", "item", "cluster", "value"]
 
 
 def evaluate(
@@ -47,13 +50,16 @@ def evaluate(
     model = model_name or str(ident.get("model", "model"))
     template = str(ident.get("template", ""))
     rows: list[dict[str, Any]] = []
+    per_item: list[dict[str, Any]] = []
     summaries: dict[str, Any] = {}
     for task in tasks:
         result = task.evaluate(lm, limit=limit)
         rows.extend(score_rows(result, model=model, template=template))
+        per_item.extend(item_rows(result))
         summaries[result.task] = task_summary(result)
         if out_dir is not None:
             atomic_write_jsonl(Path(out_dir) / "items" / f"{result.task}.jsonl", result.items)
+            atomic_write_jsonl(Path(out_dir) / "item_scores.jsonl", per_item)
             write_scores(out_dir, rows)
             write_summary(out_dir, ident, summaries, rows)
         if on_task is not None:
@@ -103,11 +109,21 @@ def write_summary(out_dir: str | Path, identity: dict[str, Any], tasks: dict[str
     atomic_write_json(out / "summary.json", {"model": identity, "tasks": tasks, "abilities": abilities})
 
 
+def item_rows(result: TaskResult) -> list[dict[str, Any]]:
+    """``ITEM_COLUMNS`` rows of a task's primary metric (none when it is not a mean over items)."""
+    head = {"task": result.task, "ability": result.ability, "instruction_type": result.instruction_type,
+            "metric": result.primary}
+    return [{**head, **r} for r in result.primary_items()]
+
+
 def score_rows(result: TaskResult, *, model: str, template: str) -> list[dict[str, Any]]:
     # a task that prompts with raw text records template "none" in its config: the model's template was unused
     template = str(result.config.get("template", template))
+    items = result.primary_items()
+    n_clusters = len({r["cluster"] for r in items}) if items else None
     rows = []
     for metric, score in result.metrics.items():
+        lo, hi = result.scale(metric)
         rows.append({
             "model": model,
             "instruction_type": result.instruction_type,
@@ -117,8 +133,11 @@ def score_rows(result: TaskResult, *, model: str, template: str) -> list[dict[st
             "value": score.value,
             "stderr": score.stderr,
             "n_items": score.n,
+            "n_clusters": n_clusters if metric == result.primary else None,
             "primary": metric == result.primary,
             "chance": result.chance,
+            "scale_min": lo,
+            "scale_max": hi,
             "template": template,
         })
     return rows

@@ -19,7 +19,14 @@ from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.study.executor import make_executor
 from mixlab.study.run import RunOutcome, is_complete, run_dir
 from mixlab.study.spec import RunSpec, StudySpec, expand, source_types
-from mixlab.study.store import concat, training_rows, write_results, write_sources, write_training
+from mixlab.study.store import (
+    concat,
+    training_rows,
+    write_items,
+    write_results,
+    write_sources,
+    write_training,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +101,26 @@ def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int | None = N
 
 
 def collect(study_dir: str | Path, runs: list[RunSpec] | None = None) -> tuple[int, int]:
-    """Gather every complete run's scores into ``results.csv`` (and telemetry into ``training.csv``).
+    """Gather every complete run's scores into ``results.csv``, its item scores into ``items.csv.gz`` and its
+    telemetry into ``training.csv``.
 
     Returns ``(complete runs, incomplete runs)``.
     """
     study_dir = Path(study_dir)
     if runs is None:
         runs = load_runs(study_dir)
-    score_parts, train_parts, missing = [], [], 0
+    score_parts, item_parts, train_parts, missing = [], [], [], 0
     for r in runs:
         if not is_complete(study_dir, r):
             missing += 1
             continue
         score_parts.append(read_jsonl(run_dir(study_dir, r) / "scores.jsonl"))
+        items_file = run_dir(study_dir, r) / "item_scores.jsonl"
+        item_parts.append(read_jsonl(items_file) if items_file.exists() else [])
         coords = {"run_id": r.run_id, "mixture": r.mixture_label, "n_train": r.n_train, "seed": r.seed}
         train_parts.append(training_rows(coords, run_dir(study_dir, r) / "train" / "metrics.jsonl"))
     write_results(study_dir, concat(score_parts))
+    write_items(study_dir, concat(item_parts))
     write_training(study_dir, concat(train_parts))
     return len(score_parts), missing
 

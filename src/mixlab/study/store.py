@@ -5,6 +5,9 @@ model, and the score (``instruction_type, ability, task, metric, value, stderr, 
 template``). ``primary`` marks each ability's one higher-is-better headline metric. Every analysis reads this
 table (``read_results``); nothing reads a run folder's internals.
 
+``items.csv.gz`` holds the primary metric of every run x item (``ITEM_STORE_COLUMNS``), with the cluster of
+items built from the same content: paired, clustered inference on effects reads it (``read_items``).
+
 ``training.csv`` holds the fine-tuning telemetry of every run (``TRAINING_COLUMNS``: per-source loss and
 trainable tokens every N steps), for the report's training section.
 """
@@ -12,27 +15,49 @@ trainable tokens every N steps), for the report's training section.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mixlab.artifacts import atomic_write_text
-from mixlab.eval.run import SCORE_COLUMNS, rows_to_csv
+from mixlab.artifacts import atomic_write_bytes, atomic_write_text
+from mixlab.eval.run import ITEM_COLUMNS, SCORE_COLUMNS, rows_to_csv
 
 DESIGN_COLUMNS = ["run_id", "mixture", "n_train", "seed"]
 RESULT_COLUMNS = DESIGN_COLUMNS + SCORE_COLUMNS
+ITEM_STORE_COLUMNS = DESIGN_COLUMNS + ITEM_COLUMNS
+ITEMS_FILE = "items.csv.gz"
 TRAINING_COLUMNS = ["run_id", "mixture", "n_train", "seed", "step", "epoch", "source", "loss", "tokens",
                     "lr", "grad_norm", "tokens_per_s"]
 
-_INT_COLUMNS = {"n_train", "seed", "n_items", "step", "tokens"}
-_FLOAT_COLUMNS = {"value", "stderr", "chance", "epoch", "loss", "lr", "grad_norm", "tokens_per_s"}
+_INT_COLUMNS = {"n_train", "seed", "n_items", "n_clusters", "step", "tokens"}
+_FLOAT_COLUMNS = {"value", "stderr", "chance", "scale_min", "scale_max", "epoch", "loss", "lr", "grad_norm",
+                  "tokens_per_s"}
 
 
 def write_results(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     path = Path(study_dir) / "results.csv"
     atomic_write_text(path, rows_to_csv([dict(r) for r in rows], RESULT_COLUMNS))
     return path
+
+
+def write_items(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """``items.csv.gz``: one row per run x item (gzip, written atomically; fixed mtime so equal rows give
+    equal bytes)."""
+    path = Path(study_dir) / ITEMS_FILE
+    data = gzip.compress(rows_to_csv([dict(r) for r in rows], ITEM_STORE_COLUMNS).encode(), mtime=0)
+    atomic_write_bytes(path, data)
+    return path
+
+
+def read_items(study_dir: str | Path) -> list[dict[str, Any]]:
+    """The item-level store of a study folder (empty when absent: a store built before it existed)."""
+    path = Path(study_dir) / ITEMS_FILE
+    if not path.exists():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        return [_typed(r) for r in csv.DictReader(f)]
 
 
 def write_training(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:

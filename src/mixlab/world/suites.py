@@ -90,15 +90,17 @@ class WorldTask:
         outputs = [o[0] for o in lm.generate(requests)]
         scores, details, counts = self.score(items, outputs)
         records = [
-            {"id": f"{self.ability}-{i:03d}", "prompt": it.prompt, "output": out, "reference": it.answer,
-             "score": s, **d}
+            {"id": f"{self.ability}-{i:03d}", "cluster": it.key, "prompt": it.prompt, "output": out,
+             "reference": it.answer, "score": s, **d}
             for i, (it, out, s, d) in enumerate(zip(items, outputs, scores, details, strict=True))
         ]
+        item_scores = [{"item": r["id"], "cluster": r["cluster"], "value": r["score"]} for r in records]
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary="accuracy",
             chance=self.chance, metrics={"accuracy": mean_with_stderr(scores)}, items=records, counts=counts,
             config={"format": "generation, greedy", "scorer": _scorer_name(self.instruction_type),
-                    "items": len(items)},
+                    "items": len(items), "clusters": len({it.key for it in items})},
+            item_scores=item_scores,
         )
 
     def score(self, items: Sequence[WorldItem], outputs: Sequence[str]) -> tuple[list[float], list[dict], dict]:

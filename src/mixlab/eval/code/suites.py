@@ -30,7 +30,7 @@ from typing import Any
 from mixlab.data.example import Message
 from mixlab.errors import SpecError
 from mixlab.eval.code.completions import HUMANEVAL_STOP, MBPP_STOP, humaneval_completion, mbpp_completion
-from mixlab.eval.code.passk import DEFAULT_KS
+from mixlab.eval.code.passk import DEFAULT_KS, pass_at_k
 from mixlab.eval.code.problems import (
     MBPP_SHOT_IDS,
     MBPP_TEST_IDS,
@@ -228,8 +228,11 @@ class CodeTask:
             "limits": spec.limits.to_dict(), "sandbox": scored.summary["sandbox"],
             "failure_reasons": scored.summary["reasons"],
         }
+        k = int(self.primary.removeprefix("pass@"))
+        item_scores = [{"item": it["id"], "cluster": it["id"], "value": pass_at_k(it["n"], it["c"], k)}
+                       for it in items if it["n"] >= k]
         return TaskResult(self.name, self.ability, self.instruction_type, self.primary, self.chance, metrics,
-                          items, counts, config)
+                          items, counts, config, item_scores=item_scores)
 
 
 # -- suite factories (registered lazily in mixlab.eval.suites) ------------------------------------------

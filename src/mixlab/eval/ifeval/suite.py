@@ -101,9 +101,12 @@ class IFEvalTask:
                   "instructions_unsupported": sum(self.unsupported.values())}
         config = {"source": self.source, "max_new_tokens": self.max_new_tokens,
                   "unsupported_ids": dict(sorted(self.unsupported.items()))}
+        mode = "loose" if "loose" in self.primary else "strict"
+        item_scores = [{"item": str(r["key"]), "cluster": str(r["key"]), "value": float(r[f"follow_all_{mode}"])}
+                       for r in records] if self.primary.startswith("prompt_level") else []
         return TaskResult(task=self.name, ability=self.ability, instruction_type=self.instruction_type,
                           primary=self.primary, chance=self.chance, metrics=ifeval_metrics(records, self.seed),
-                          items=records, counts=counts, config=config)
+                          items=records, counts=counts, config=config, item_scores=item_scores)
 
 
 def ifeval_metrics(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Score]:

@@ -205,9 +205,13 @@ class FlaskTask:
                   "retried": sum(v.attempts > 1 for v in verdicts)}
         config = {**judge_record(self.judge, lm), "judge_config": self.config.to_dict(),
                   "judge_prompts": [prompt.describe()], "answer_max_new_tokens": self.max_new_tokens, "scale": "1-5"}
+        metrics = flask_metrics(records, self.config.seed)
+        # one item score per (item, skill) rating: their mean is ``score``; an item's ratings form a cluster
+        item_scores = [{"item": f"{r['id']}:{skill}", "cluster": str(r["id"]), "value": float(v)}
+                       for r in records for skill, v in (r["ratings"] or {}).items()]
         return TaskResult(task=self.name, ability=self.ability, instruction_type=self.instruction_type,
-                          primary=self.primary, chance=self.chance, metrics=flask_metrics(records, self.config.seed),
-                          items=records, counts=counts, config=config)
+                          primary=self.primary, chance=self.chance, metrics=metrics, items=records, counts=counts,
+                          config=config, item_scores=item_scores, scales={m: (1.0, 5.0) for m in metrics})
 
 
 def flask_metrics(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Score]:

@@ -62,6 +62,12 @@ class AnswerMemo:
         return self.store[key]
 
 
+def turn_scores(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Item scores per (question, turn) that were parsed; the two turns of a question form one cluster."""
+    return [{"item": f"{r['question_id']}:{r['turn']}", "cluster": str(r["question_id"]), "value": float(r[key])}
+            for r in records if r.get(key) is not None]
+
+
 @dataclass
 class MTBenchTask:
     """Single-answer grading (1-10) of both turns."""
@@ -88,7 +94,8 @@ class MTBenchTask:
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary=self.primary,
             chance=self.chance, metrics=single_metrics(records, seed=self.config.seed), items=records,
-            counts=counts, config=self._config(lm, records),
+            counts=counts, config=self._config(lm, records), item_scores=turn_scores(records, "score"),
+            scales={m: (1.0, 10.0) for m in single_metrics(records) if m.startswith("score")},
         )
 
     def _config(self, lm: LM, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -129,7 +136,7 @@ class MTBenchPairwiseTask:
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary=self.primary,
             chance=self.chance, metrics=metrics, items=records, counts={**counts, **grade_counts, **pair_counts},
-            config=config,
+            config=config, item_scores=turn_scores(records, "score"),
         )
 
     def _baseline(self, questions: list[Question]) -> tuple[list[Question], list[tuple[str, ...]], dict[str, int]]:
