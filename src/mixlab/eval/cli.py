@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import time
 from typing import Any
@@ -81,46 +80,29 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "base_url=http://host/v1, api_key_env=MY_KEY")
 
 
-def parse_key_values(pairs: list[str], what: str) -> dict[str, Any]:
-    """``KEY=VALUE`` options as a dict; every malformed pair is reported (``what`` names the flag).
+def parse_key_values(pairs: list[str], what: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict of texts; every malformed pair is reported (``what`` names the flag).
 
-    A value is read as JSON when it parses (numbers, ``true``, ``{"top_k": 1}``), else as a word (``yes``,
-    ``no``, ``none``, any case), a number Python reads (``.5``), or the text itself.
+    Values stay text here: the backend or suite that declares an option reads it as its declared type
+    (``mixlab.eval.options``), so ``chat_template=none`` stays the template named ``none`` and
+    ``revision=0123`` stays a text.
 
     >>> parse_key_values(["shots=0", "chat=yes", "subjects=anatomy,virology", "t=.5"], "--suite-arg")
-    {'shots': 0, 'chat': True, 'subjects': 'anatomy,virology', 't': 0.5}
+    {'shots': '0', 'chat': 'yes', 'subjects': 'anatomy,virology', 't': '.5'}
     """
     from mixlab.errors import SpecError
 
-    out: dict[str, Any] = {}
+    out: dict[str, str] = {}
     problems = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             problems.append(f"{pair!r}: expected KEY=VALUE")
             continue
-        out[key.strip()] = _parse_value(value.strip())
+        out[key.strip()] = value.strip()
     if problems:
         raise SpecError(what, problems)
     return out
-
-
-_WORDS = {"true": True, "yes": True, "false": False, "no": False, "none": None, "null": None}
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    if text.lower() in _WORDS:
-        return _WORDS[text.lower()]
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _model_options(args: argparse.Namespace) -> dict[str, Any]:

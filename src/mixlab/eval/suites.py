@@ -3,8 +3,10 @@
 ``SUITES.get("world")(limit=..., data_dir=...)`` returns tasks. Heavy or data-bound suites register lazily as
 ``"module:function"`` strings so that ``mixlab eval --list`` imports nothing heavy.
 
-Suite factories accept keyword options and ignore those they do not use (``data_dir``: the folder holding
-benchmark files, e.g. ``../shared/data``; ``shots``; ``n_samples``; ``judge``).
+Every suite declares the options it reads, with their kinds (``OPTIONS``; see ``mixlab.eval.options``).
+``build_suites`` reads each option as its declared kind and refuses an option that none of the requested
+suites declares, listing the valid ones: a typo never does nothing. Options shared by several suites
+(``data_dir``: the folder holding benchmark files; ``limit``; ``seed``; ``shots``) go to each of them.
 """
 
 from __future__ import annotations
@@ -26,33 +28,81 @@ SUITES: Registry[SuiteFactory] = Registry("suite")
 DESCRIPTIONS: dict[str, str] = {}
 
 
-def _lazy(name: str, target: str, description: str) -> None:
+#: options every suite reads
+COMMON_OPTIONS = {"data_dir": "str?", "limit": "int?", "seed": "int?"}
+_JUDGE = {"judge": "any", "judge_backend": "str?", "judge_options": "dict?", "judge_log": "str?",
+          "judge_prompts": "str?", "max_new_tokens": "int?", "judge_max_new_tokens": "int?",
+          "judge_retries": "int?", "judge_retry_temperature": "float?", "judge_chunk_size": "int?"}
+_CODE = {"n_samples": "int?", "temperature": "float?", "top_p": "float?", "max_new_tokens": "int?",
+         "chat": "bool?", "workers": "int?", "ks": "list?", "limits": "dict?", "timeout": "float?",
+         "timeout_factor": "float?"}
+_CHOICE = {"prompt_format": "str?", "chat": "bool?", "shots": "int?"}
+#: suite -> the options it reads beyond ``COMMON_OPTIONS``, with their kinds
+OPTIONS: dict[str, dict[str, str]] = {}
+
+
+def _lazy(name: str, target: str, description: str, options: dict[str, str]) -> None:
     SUITES.register(name, target)
     DESCRIPTIONS[name] = description
+    OPTIONS[name] = options
 
 
 # The embedded world (no data files needed).
-_lazy("world", "mixlab.world.suites:world_suite", "the embedded world's abilities: nlp, code, chat; exact scorers")
+_lazy("world", "mixlab.world.suites:world_suite", "the embedded world's abilities: nlp, code, chat; exact scorers",
+      {"n_items": "int?", "abilities": "list?"})
 # Multiple choice by log-likelihood, math and reasoning by generation.
-_lazy("mmlu", "mixlab.eval.tasks.mmlu:mmlu_suite", "MMLU, 57 subjects, multiple choice by log-likelihood")
-_lazy("arc_easy", "mixlab.eval.tasks.arc:arc_easy_suite", "ARC-Easy, multiple choice by log-likelihood")
-_lazy("arc_challenge", "mixlab.eval.tasks.arc:arc_challenge_suite", "ARC-Challenge, multiple choice by log-likelihood")
-_lazy("gsm8k", "mixlab.eval.tasks.gsm8k:gsm8k_suite", "GSM8K math word problems, strict and flexible exact match")
-_lazy("bbh", "mixlab.eval.tasks.bbh:bbh_suite", "BIG-Bench Hard, 27 tasks with chain-of-thought prompts, exact match")
+_lazy("mmlu", "mixlab.eval.tasks.mmlu:mmlu_suite", "MMLU, 57 subjects, multiple choice by log-likelihood",
+      {**_CHOICE, "split": "str?", "subjects": "list?"})
+_lazy("arc_easy", "mixlab.eval.tasks.arc:arc_easy_suite", "ARC-Easy, multiple choice by log-likelihood", _CHOICE)
+_lazy("arc_challenge", "mixlab.eval.tasks.arc:arc_challenge_suite", "ARC-Challenge, multiple choice by log-likelihood",
+      _CHOICE)
+_lazy("gsm8k", "mixlab.eval.tasks.gsm8k:gsm8k_suite", "GSM8K math word problems, strict and flexible exact match",
+      {"shots": "int?", "chat": "bool?", "max_new_tokens": "int?"})
+_lazy("bbh", "mixlab.eval.tasks.bbh:bbh_suite", "BIG-Bench Hard, 27 tasks with chain-of-thought prompts, exact match",
+      {"tasks": "list?", "chat": "bool?", "max_new_tokens": "int?"})
 # Code by sandboxed execution.
-_lazy("humaneval", "mixlab.eval.code.suites:humaneval_suite", "HumanEval, sandboxed execution, pass@1 / pass@10")
-_lazy("mbpp", "mixlab.eval.code.suites:mbpp_suite", "MBPP, sandboxed execution, pass@1 / pass@10")
+_lazy("humaneval", "mixlab.eval.code.suites:humaneval_suite", "HumanEval, sandboxed execution, pass@1 / pass@10",
+      _CODE)
+_lazy("mbpp", "mixlab.eval.code.suites:mbpp_suite", "MBPP, sandboxed execution, pass@1 / pass@10",
+      {**_CODE, "shots": "int?"})
 # Chat and alignment by LLM judge; verifiable instruction following.
-_lazy("mt_bench", "mixlab.eval.judge.suites:mt_bench_suite", "MT-Bench, LLM judge 1-10 (single) and pairwise")
-_lazy("flask", "mixlab.eval.judge.suites:flask_suite", "FLASK skill rubrics 1-5 by LLM judge")
-_lazy("alpaca_eval", "mixlab.eval.judge.suites:alpaca_eval_suite", "AlpacaEval win rate and length-controlled win rate")
-_lazy("ifeval", "mixlab.eval.ifeval.suite:ifeval_suite", "verifiable instruction following (IFEval-style checks)")
+_lazy("mt_bench", "mixlab.eval.judge.suites:mt_bench_suite", "MT-Bench, LLM judge 1-10 (single) and pairwise",
+      {**_JUDGE, "mode": "str?", "baseline": "any", "baseline_answers": "str?"})
+_lazy("flask", "mixlab.eval.judge.suites:flask_suite", "FLASK skill rubrics 1-5 by LLM judge",
+      {**_JUDGE, "flask_subset": "str?"})
+_lazy("alpaca_eval", "mixlab.eval.judge.suites:alpaca_eval_suite", "AlpacaEval win rate and length-controlled win rate",
+      {**_JUDGE, "alpaca_eval_version": "int?", "baseline": "any"})
+_lazy("ifeval", "mixlab.eval.ifeval.suite:ifeval_suite", "verifiable instruction following (IFEval-style checks)",
+      {"ifeval_file": "str?", "max_new_tokens": "int?"})
+
+
+def suite_options(names: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` read as the kinds the suites ``names`` declare; an option none of them reads is an error
+    that lists the valid ones. Kinds agree across suites that share an option name.
+
+    >>> suite_options(["world"], {"limit": "20", "n_items": 100})
+    {'limit': 20, 'n_items': 100}
+    >>> suite_options(["world"], {"shot": 5})
+    Traceback (most recent call last):
+    ...
+    mixlab.errors.SpecError: suite options for world has 1 problem:
+      - shot: unknown option; valid options: abilities, data_dir, limit, n_items, seed
+    """
+    from mixlab.eval.options import typed_options
+
+    declared = dict(COMMON_OPTIONS)
+    for name in names:
+        SUITES.get(name)  # an unknown suite is reported by the registry, with "did you mean"
+        declared.update(OPTIONS.get(name, {}))
+    return typed_options(options, declared, f"suite options for {', '.join(names)}")
 
 
 def build_suites(names: list[str], **options: Any) -> list[Task]:
+    typed = suite_options(names, options)
     tasks: list[Task] = []
     for name in names:
-        tasks.extend(SUITES.get(name)(**options))
+        mine = set(COMMON_OPTIONS) | set(OPTIONS.get(name, {}))
+        tasks.extend(SUITES.get(name)(**{k: v for k, v in typed.items() if k in mine}))
     return tasks
 
 

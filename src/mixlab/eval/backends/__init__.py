@@ -19,10 +19,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any, TypeVar
 
-from mixlab.errors import SpecError
 from mixlab.eval.lm import LM
 from mixlab.registry import Registry
 
@@ -42,13 +40,11 @@ OptionsT = TypeVar("OptionsT")
 
 
 def options_from_kwargs(cls: type[OptionsT], what: str, options: dict[str, Any]) -> OptionsT:
-    """Build a backend's options dataclass; every unknown option name is reported, with the valid ones."""
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    valid = ", ".join(sorted(known))
-    problems = [f"{k}: unknown option; valid options: {valid}" for k in options if k not in known]
-    if problems:
-        raise SpecError(what, problems)
-    return cls(**options)
+    """Build a backend's options dataclass: each value as its field's declared type (``KEY=VALUE`` text from
+    the command line included); every unknown option name is reported, with the valid ones."""
+    from mixlab.eval.options import dataclass_kinds, typed_options
+
+    return cls(**typed_options(options, dataclass_kinds(cls), what))
 
 
 __all__ = ["BACKENDS", "load_lm", "options_from_kwargs"]

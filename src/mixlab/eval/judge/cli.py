@@ -92,10 +92,11 @@ def run(args: argparse.Namespace, judge: Any = None) -> int:
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``--judge-option`` pairs, read as ``mixlab eval --model-arg`` reads them (``parse_key_values``).
+    """``--judge-option`` pairs, read as ``mixlab eval --model-arg`` reads them (``parse_key_values``): texts that
+    the judge's backend reads as the types its options declare.
 
     >>> parse_options(["batch_size=8", "base_url=http://h/v1", "progress=false"])
-    {'batch_size': 8, 'base_url': 'http://h/v1', 'progress': False}
+    {'batch_size': '8', 'base_url': 'http://h/v1', 'progress': 'false'}
     """
     from mixlab.eval.cli import parse_key_values
 

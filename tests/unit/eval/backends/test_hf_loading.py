@@ -23,7 +23,7 @@ def test_options_report_every_problem_at_once():
         TransformersOptions.from_kwargs(dtype="float8", batch_size=0, max_length=1, gguf_file="model.bin")
     assert len(err.value.problems) == 4
     assert "dtype: 'float8' is not one of auto, float32, bfloat16, float16" in str(err.value)
-    with pytest.raises(SpecError, match=r"batchsize: unknown option; valid options: .*batch_size"):
+    with pytest.raises(SpecError, match=r"batchsize: unknown option \(did you mean 'batch_size'\?\); valid options: .*batch_size"):
         TransformersOptions.from_kwargs(batchsize=4)
 
 

@@ -147,7 +147,8 @@ def test_judge_backend_and_options_reach_the_loader(
         "--judge", "served-judge", "--judge-backend", "openai", "--judge-option", "base_url=http://h:8000/v1",
         "--judge-option", "max_retries=3", "--out", str(tmp_path / "o")])
     args.func(args)
-    assert seen == {"spec": "served-judge", "backend": "openai", "base_url": "http://h:8000/v1", "max_retries": 3}
+    # texts: the backend reads each as the type its option declares (``max_retries`` an int)
+    assert seen == {"spec": "served-judge", "backend": "openai", "base_url": "http://h:8000/v1", "max_retries": "3"}
     bad = parser().parse_args(["judge", "--answers", "a", "--judge", "j", "--out", "o", "--judge-option", "novalue"])
     with pytest.raises(SpecError, match="expected KEY=VALUE"):
         bad.func(bad)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from mixlab.cli import build_parser, main
+from mixlab.errors import SpecError
 from mixlab.eval.cli import parse_key_values
 from mixlab.eval.run import SCORE_COLUMNS
 from mixlab.eval.suites import DESCRIPTIONS
@@ -33,11 +34,37 @@ def test_missing_arguments_are_named(capsys):
     assert "missing --model, --out" in err and "mixlab eval --list" in err
 
 
-def test_key_values_parse_types_and_report_all_bad_pairs():
+def test_key_values_stay_text_and_report_all_bad_pairs():
     assert parse_key_values(["shots=0", "chat=true", "x=none", "t=1.5", "s=a,b"], "w") == {
-        "shots": 0, "chat": True, "x": None, "t": 1.5, "s": "a,b"}
+        "shots": "0", "chat": "true", "x": "none", "t": "1.5", "s": "a,b"}
     with pytest.raises(Exception, match="2 problems"):
         parse_key_values(["novalue", "=1"], "--suite-arg")
+
+
+def test_option_values_keep_the_types_their_options_declare():
+    """``chat_template=none`` is the template named none, ``adapter=no`` a folder, a numeric revision text."""
+    from mixlab.eval.backends import options_from_kwargs
+    from mixlab.eval.backends.hf import TransformersOptions
+
+    opts = options_from_kwargs(TransformersOptions, "w", parse_key_values(
+        ["chat_template=none", "adapter=no", "revision=0123", "batch_size=8", "progress=false", "max_length=none"],
+        "--model-arg"))
+    assert opts.chat_template == "none" and opts.adapter == "no" and opts.revision == "0123"
+    assert opts.batch_size == 8 and opts.progress is False and opts.max_length is None
+    with pytest.raises(SpecError) as err:
+        options_from_kwargs(TransformersOptions, "w", {"batch_size": "eight", "progress": "maybe"})
+    assert "batch_size: expected a whole number" in str(err.value) and "progress: expected true or false" in str(err.value)
+
+
+def test_an_unknown_suite_option_is_an_error_that_lists_the_valid_ones():
+    from mixlab.eval.suites import build_suites
+
+    with pytest.raises(SpecError, match=r"shot: unknown option \(did you mean 'shots'\?\); valid options: .*shots"):
+        build_suites(["arc_easy", "world"], shot=5)
+    tasks = build_suites(["world"], limit="3", n_items="20")  # text from the command line reads as declared
+    assert len(tasks) == 7 and tasks[0].n_items == 20
+    with pytest.raises(SpecError, match="n_items: expected a whole number"):
+        build_suites(["world"], n_items="many")
 
 
 def test_eval_run_writes_tidy_scores_items_summary_and_reuses_the_cache(shared_data, tmp_path, caplog):
