@@ -2,7 +2,8 @@
 
 A run folder (``STUDY/runs/<run_id>/``) holds ``run.json`` (the spec), ``manifest.json`` (the mixture),
 ``mixture/`` (``train.jsonl``), ``train/`` (the model in ``final/``, ``metrics.jsonl``), ``eval/`` (per-item
-records) and ``scores.jsonl``. ``COMPLETE`` is written last and holds the run's identity hash: a folder
+records), ``item_scores.jsonl`` (the primary metric per item, with its content cluster) and ``scores.jsonl``.
+``run.json`` also records the machine (CPU, BLAS, torch's CPU kernels, GPU): hardware acts like a seed. ``COMPLETE`` is written last and holds the run's identity hash: a folder
 without it is unfinished and is redone; a folder whose identity differs (the spec changed) is redone too.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.artifacts import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl
+from mixlab.study.fingerprint import environment
 from mixlab.study.spec import RunSpec
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,10 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
             log.info("redoing %s: unfinished or made from a different spec", run.run_id)
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        atomic_write_json(folder / "run.json", run.to_dict())
+        atomic_write_json(folder / "run.json", {**run.to_dict(), "environment": environment()})
         model_dir = run.model if run.is_base else _train(run, folder, sources_cache)
-        rows = _evaluate(run, model_dir, folder)
+        rows, items = _evaluate(run, model_dir, folder)
+        atomic_write_jsonl(folder / "item_scores.jsonl", items)
         atomic_write_jsonl(folder / "scores.jsonl", rows)
         atomic_write_text(folder / COMPLETE, run.identity() + "\n")  # last: the run is whole
     except Exception as exc:  # one failed run must not stop the study; it is reported and counted
@@ -105,7 +108,7 @@ def _loaded_sources(run: RunSpec, cache: dict[str, Any] | None, load_sources: An
     return out
 
 
-def _evaluate(run: RunSpec, model_dir: str, folder: Path) -> list[dict[str, Any]]:
+def _evaluate(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from mixlab.eval.backends import load_lm
     from mixlab.eval.run import evaluate
     from mixlab.eval.suites import build_suites
@@ -116,8 +119,9 @@ def _evaluate(run: RunSpec, model_dir: str, folder: Path) -> list[dict[str, Any]
     lm = load_lm(str(model_dir), backend=run.eval.backend, **opts)
     tasks = build_suites(list(run.eval.suites), limit=run.eval.limit, **run.eval.options)
     rows = evaluate(lm, tasks, folder / "eval", limit=run.eval.limit, model_name=_model_name(run))
+    items = read_jsonl(folder / "eval" / "item_scores.jsonl") if (folder / "eval" / "item_scores.jsonl").exists() else []
     design = {"run_id": run.run_id, "mixture": run.mixture_label, "n_train": run.n_train, "seed": run.seed}
-    return [{**design, **r} for r in rows]
+    return [{**design, **r} for r in rows], [{**design, **r} for r in items]
 
 
 def _model_name(run: RunSpec) -> str:
@@ -132,6 +136,3 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     mean = sum(float(r["value"]) for r in prim) / len(prim)
     return f"mean score {mean:.3f}, {len(prim)} abilities"
 
-
-def read_scores(study_dir: str | Path, run: RunSpec) -> list[dict[str, Any]]:
-    return read_jsonl(run_dir(study_dir, run) / "scores.jsonl")

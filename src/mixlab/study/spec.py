@@ -44,6 +44,8 @@ from mixlab.errors import MixlabError, SpecError
 from mixlab.mix.spec import MixtureSpec
 
 DESIGNS = ("subsets", "leave_one_out", "single", "simplex", "scale_one", "dirichlet")
+#: designs whose points are share vectors: each volume is the mixture's total rows
+SHARE_DESIGNS = ("simplex", "dirichlet")
 
 
 def _beside(base: Path, path: str) -> str:
@@ -103,7 +105,8 @@ class StudySpec(BaseModel):
     design_options: dict[str, Any] = Field(default_factory=dict)
     """Options of the design (simplex: ``steps``; scale_one: ``source``, ``factors``; dirichlet: ``n``, ``alpha``)."""
     volumes: tuple[int, ...] | None = None
-    """Rows per source for every arm, nested (``None``: the amounts as written)."""
+    """Rows per source for every arm, nested (``None``: the amounts as written). For the share designs
+    (``simplex``, ``dirichlet``) a volume is the mixture's total rows instead."""
     seeds: tuple[int, ...] = (0,)
     """Seeds: each seeds both the mixture's sampling and training."""
     include_base: bool = True
@@ -192,6 +195,10 @@ def check_study_dict(data: Any) -> list[str]:
     design = data.get("design", "subsets")
     if design not in DESIGNS:
         problems.append(f"design: {design!r} is unknown; use one of {', '.join(DESIGNS)}")
+    opts = data.get("design_options") or {}
+    if design in SHARE_DESIGNS and vols is not None and isinstance(opts, Mapping) and "total" in opts:
+        problems.append(f"design_options.total: {opts['total']!r} and volumes {vols!r} both set the mixture's size "
+                        "for a share design; keep one (volumes: several totals; total: one)")
     return problems
 
 
@@ -234,11 +241,15 @@ class RunSpec:
         return self.mixture is None
 
     def identity(self) -> str:
-        from mixlab import __version__
+        """The hash of everything that changes this run's result: its spec, the code that trains and scores,
+        the libraries' versions and the base model's content (``study.fingerprint``)."""
+        from mixlab.study.fingerprint import code_fingerprint, library_versions, model_fingerprint
 
         return content_hash({
-            "mixlab": __version__,  # a new release may train or score differently: redo, do not reuse
+            "code": code_fingerprint(),  # a fix to training or scoring redoes the run
+            "libraries": library_versions(),
             "model": self.model,
+            "model_content": model_fingerprint(self.model),  # a folder retrained in place is noticed
             "mixture": None if self.mixture is None else self.mixture.to_dict(),
             "train": dict(self.train) if not self.is_base else None,
             "eval": self.eval.model_dump(mode="json"),
@@ -267,9 +278,9 @@ def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
     for seed in spec.seeds:
         for n in volumes:
             mix = spec.mixture.replace(seed=seed)
-            if n is not None:
+            if n is not None and spec.design not in SHARE_DESIGNS:
                 mix = mix.replace(sources=[s.with_amount("count", n, upsample=s.upsample) for s in mix.sources])
-            for point in _design_points(D, spec, mix):
+            for point in _design_points(D, spec, mix, n):
                 if not point.spec.sources:
                     if spec.include_base and "mix=none" not in seen:
                         seen.add("mix=none")
@@ -290,8 +301,10 @@ def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
     return runs
 
 
-def _design_points(D: Any, spec: StudySpec, mix: MixtureSpec) -> list[Any]:
+def _design_points(D: Any, spec: StudySpec, mix: MixtureSpec, n: int | None) -> list[Any]:
     opts = dict(spec.design_options)
+    if spec.design in SHARE_DESIGNS and n is not None:
+        opts["total"] = n  # a volume of a share design is the mixture's total
     if spec.design == "subsets":
         return D.subsets(mix, **opts)
     if spec.design == "leave_one_out":

@@ -102,3 +102,48 @@ def test_every_shipped_study_config_parses_and_expands(repo_root, shared_data):
         for src in spec.mixture.sources:
             if src.path:
                 assert spec.mixture.resolve_path(src).exists(), (path, src.path)
+
+
+def test_share_designs_honour_volumes_as_the_mixtures_total():
+    """Before, simplex ignored volumes: runs labelled n=100 and n=400 were the same mixture."""
+    shares = [{**s, "count": None, "share": 1 / 3} for s in SOURCES]
+    for s in shares:
+        s.pop("count")
+    runs = expand(spec(mixture={"total": 30, "sources": shares}, design="simplex", design_options={"steps": 2},
+                       volumes=[100, 400]))
+    trained = [r for r in runs if not r.is_base]
+    assert {r.mixture.total for r in trained if r.n_train == 100} == {100}
+    assert {r.mixture.total for r in trained if r.n_train == 400} == {400}
+    small = next(r for r in trained if r.mixture_label == "A50+C50" and r.n_train == 100)
+    large = next(r for r in trained if r.mixture_label == "A50+C50" and r.n_train == 400)
+    assert small.identity() != large.identity()
+    with pytest.raises(SpecError, match=r"design_options\.total"):
+        spec(mixture={"total": 30, "sources": shares}, design="dirichlet", design_options={"n": 2, "total": 50},
+             volumes=[100])
+
+
+def test_identity_covers_the_code_and_the_model_folders_content(tmp_path, monkeypatch):
+    """A scoring fix or a model folder retrained in place must redo runs, not reuse them."""
+    import mixlab.study.fingerprint as fp
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"\x00" * 1000)
+    run = expand(spec(model=str(model), volumes=[10], seeds=[0]))[1]
+    before = run.identity()
+    (model / "model.safetensors").write_bytes(b"\x01" * 1000)  # retrained in place: same names and sizes
+    assert run.identity() != before
+    again = run.identity()
+    monkeypatch.setattr(fp, "code_fingerprint", lambda: "another version of the scoring code")
+    assert run.identity() != again
+
+
+def test_code_fingerprint_ignores_docstrings_and_comments_not_statements(tmp_path):
+    from mixlab.artifacts import source_bytes
+
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text('def f(x):\n    """Add one."""\n    return x + 1\n')
+    b.write_text('def f(x):\n    """Add 1 to x."""\n    # why: because\n    return x + 1\n')
+    c.write_text('def f(x):\n    """Add one."""\n    return x + 2\n')
+    assert source_bytes(a) == source_bytes(b) != source_bytes(c)
