@@ -7,7 +7,9 @@ following). Each ability has a chance level: the score of a uniformly random val
 
 Train and evaluation items never share content: every item has a *content key* (what it asks, without the
 phrasing) and a key belongs to exactly one split (``split_of``), so a held-out item's content is never
-trained on, under any phrasing.
+trained on, under any phrasing. Facts are content too: a fact held out for the topic ability (its sentence
+is what is classified) appears in no answer of any ability and nowhere in the pretraining corpus
+(``train_facts``).
 
 >>> import random
 >>> item = ABILITIES["sentiment"].draw(random.Random(0), "eval")
@@ -21,6 +23,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mixlab.world import lexicon as L
@@ -66,6 +69,17 @@ class Ability:
 
 def _pick(rng: random.Random, options: tuple[str, ...]) -> str:
     return options[rng.randrange(len(options))]
+
+
+def train_facts(topic: str) -> tuple[str, ...]:
+    """A topic's facts whose sentences are not held out for the ``topic`` ability: the only facts that
+    answers of any ability and the pretraining corpus use."""
+    return _train_facts()[topic]
+
+
+@lru_cache(maxsize=1)
+def _train_facts() -> dict[str, tuple[str, ...]]:
+    return {t: tuple(f for f in fs if split_of(f"topic|{f}") == "train") for t, fs in L.facts().items()}
 
 
 # ---------------------------------------------------------------- nlp: templated tasks, short answers
@@ -195,7 +209,7 @@ BULLET_TEMPLATES = (
 def _bullets(rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
     topic = _pick(rng, L.TOPICS)
     n = rng.randint(2, 5)
-    chosen = rng.sample(L.facts()[topic], n)
+    chosen = rng.sample(train_facts(topic), n)
     prompt = _pick(rng, BULLET_TEMPLATES).format(n=L.NUMBER_WORDS[n], t=topic)
     answer = "\n".join(f"- {f}" for f in chosen)
     checks = [{"check": "bullet_count", "n": n}, {"check": "each_bullet_mentions", "word": topic}]
@@ -229,7 +243,7 @@ STYLE_TEMPLATES = {
 def _style(rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
     topic = _pick(rng, L.TOPICS)
     kind = _pick(rng, tuple(STYLE_TEMPLATES))
-    fact = _pick(rng, L.facts()[topic])
+    fact = _pick(rng, train_facts(topic))
     checks: list[dict[str, Any]] = [{"check": "includes_keywords", "words": [topic]}]
     word = ""
     if kind == "upper":

@@ -3,7 +3,10 @@
 The base model learns here what the world contains (facts about topics, which review words are good or bad,
 colors in scenes, what small Python functions look like, lists, capitals, quotes). Instruction tuning then
 teaches it to *follow instructions* of each type using that knowledge. Only train-split content keys of
-reviews, scenes and functions appear here, so evaluation items stay unseen.
+reviews, scenes and functions, and only train-split facts (``train_facts``), appear here, so the contents of
+the nlp and code evaluation items are never seen. The chat abilities' contents (a topic and a count, a topic
+and a format) are knowledge by design: lists of n facts and formatted sentences about every topic are here,
+and what is held out is being asked for them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import random
 from collections.abc import Callable, Iterator
 
 from mixlab.world import lexicon as L
-from mixlab.world.abilities import split_of
+from mixlab.world.abilities import split_of, train_facts
 
 
 def _facts_list(rng: random.Random) -> str:
@@ -20,12 +23,12 @@ def _facts_list(rng: random.Random) -> str:
     n = rng.randint(1, 6)
     head = rng.choice(("{n} facts about the {t}:", "{n} things about the {t}:", "the {t}, {n} notes:",
                        "facts about the {t}:", "about the {t}:"))
-    return head.format(n=L.NUMBER_WORDS[n], t=topic) + "\n" + "\n".join(f"- {f}" for f in rng.sample(L.facts()[topic], n))
+    return head.format(n=L.NUMBER_WORDS[n], t=topic) + "\n" + "\n".join(f"- {f}" for f in rng.sample(train_facts(topic), n))
 
 
 def _prose(rng: random.Random) -> str:
     topic = rng.choice(L.TOPICS)
-    parts = rng.sample(L.facts()[topic], rng.randint(1, 3))
+    parts = rng.sample(train_facts(topic), rng.randint(1, 3))
     text = " ".join(parts)
     style = rng.random()
     if style < 0.15:
@@ -42,7 +45,7 @@ def _prose(rng: random.Random) -> str:
 def _category(rng: random.Random) -> str:
     topic = rng.choice(L.TOPICS)
     cat = L.CATEGORY[topic]
-    fact = rng.choice(L.facts()[topic])
+    fact = rng.choice(train_facts(topic))
     return rng.choice((f"the {topic} is a{'n' if cat == 'animal' else ''} {cat}. {fact}",
                        f"{fact} this is about a{'n' if cat == 'animal' else ''} {cat}."))
 

@@ -38,7 +38,7 @@ PREDICATES = {
     ),
 }
 
-FACTS_PER_TOPIC = 6
+FACTS_PER_TOPIC = 12  # one in five is held out for the topic ability; the rest leave >= 5 per topic for lists
 
 POSITIVE = ("great", "lovely", "tasty", "fresh", "kind", "warm", "nice", "perfect", "friendly", "clean")
 NEGATIVE = ("awful", "stale", "bland", "cold", "rude", "dirty", "bad", "slow", "sour", "noisy")

@@ -8,6 +8,7 @@ Measured on 2 CPU cores (see README): the default recipe pretrains in about a mi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mixlab.artifacts import atomic_write_json, content_hash
+from mixlab.artifacts import atomic_write_json, content_hash, source_bytes
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ class WorldModelSpec:
     """Seed of initialisation, corpus and data order."""
 
     def key(self) -> str:
-        return content_hash({"world_model": asdict(self), "world": world_fingerprint()}, 12)
+        """The recipe, what the world generates and the pretraining code: a change to any builds a new base."""
+        code = hashlib.sha256(source_bytes(Path(__file__))).hexdigest()[:16]
+        return content_hash({"world_model": asdict(self), "world": world_fingerprint(), "code": code}, 12)
 
 
 def world_fingerprint() -> str:
