@@ -23,6 +23,7 @@ VERBS = [
     ("eval", "mixlab.eval.cli"),
     ("study", "mixlab.study.cli"),
     ("report", "mixlab.analysis.cli"),
+    ("plan", "mixlab.analysis.plan"),
 ]
 
 DESCRIPTION = """\

@@ -10,15 +10,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report", help="write report.html for a study folder and print its table and effects",
         description="Reads a study's results store (results.csv, training.csv, sources.csv) and writes a "
-        "self-contained report.html: the paper-style mixture table per data volume (base first, best per "
-        "column marked), growth curves per ability, each type's gain on its own abilities, cross-type effects "
-        "in words with 95% intervals, and per-source training loss.",
-        epilog="example:\n  mixlab report mixlab-runs/quickstart --out quickstart.html",
+        "self-contained report.html and effects.csv: the paper-style mixture table per data volume (base first, "
+        "best per column marked), growth curves per ability, each type's gain on its own abilities, every "
+        "source's effect on every ability and average with a 95% interval (seeds as replicates, item "
+        "clusters) and a verdict after multiplicity control, the study's power, and per-source training loss.",
+        epilog="examples:\n  mixlab report mixlab-runs/quickstart --out quickstart.html\n"
+               "  mixlab report mixlab-runs/quickstart --compare mixlab-runs/quickstart-seeds100",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", help="study folder (holding results.csv)")
     p.add_argument("--out", help="HTML file to write (default DIR/report.html)")
     p.add_argument("--title", help="report title")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--compare", metavar="OTHER", help="another study folder of the same design (other seeds, "
+                   "another machine): count contradictions and how often each estimate lies in the other's "
+                   "interval")
     p.set_defaults(func=_run)
 
 
@@ -32,31 +37,53 @@ def _run(args: argparse.Namespace) -> int:
         print_summary(args.dir)
     path = build_report(args.dir, args.out, title=args.title)
     print(f"report: {path}")
+    if args.compare:
+        from mixlab.analysis.replication import compare_effects, read_effects
+
+        other = Path(args.compare)
+        if not (other / "effects.csv").exists():
+            if not (other / "results.csv").exists():
+                raise MixlabError(f"{other} has neither effects.csv nor results.csv")
+            build_report(other)
+        agreement = compare_effects(read_effects(args.dir), read_effects(other))
+        print(f"against {other}: {agreement.summary()}")
+        for line in agreement.details:
+            print("  " + line)
     return 0
 
 
 def print_summary(study_dir: str | Path) -> None:
-    """Print the mixture table at the largest volume and the headline effects to the terminal."""
-    from mixlab.analysis.effects import all_effects, describe, headline_cross_effects, own_gains
-    from mixlab.analysis.report import read_sources
-    from mixlab.analysis.table import format_table, mixture_table, primary_rows
-    from mixlab.study.store import read_results
+    """Print the mixture table at the largest volume, the clear direct and cross-type effects and the power
+    of the study to the terminal (``effects.csv`` holds every effect)."""
+    from mixlab.analysis.effects import FDR, describe, detectable_line, headline_cross_effects, study_effects
+    from mixlab.analysis.report import load_scores, read_sources
+    from mixlab.analysis.table import format_table, mixture_table
 
-    rows = read_results(study_dir)
-    if not rows:
+    scores = load_scores(study_dir)
+    if not scores.coords:
         print("no complete runs yet")
         return
-    t = mixture_table(rows)
+    t = mixture_table(scores)
     where = f"n = {t.n_train} rows per source" if t.n_train else "all runs"
-    print(f"\nmixture table ({where}; primary metric, mean over seeds; * = best in column)")
-    print(format_table(t))
+    k = len(scores.seeds(t.n_train))
+    print(f"\nmixture table ({where}; primary metric, mean over {k} seed{'s' if k != 1 else ''}, "
+          "± = sd over seeds; averages on 0-1; * = best in column)")
+    print(format_table(t, spread=True))
     types = read_sources(study_dir)
-    prim = primary_rows(rows)
-    gains = own_gains(prim, types)
-    if gains:
-        ok = sum(g.clear for g in gains)
-        print(f"\neach type on its own abilities: {ok} of {len(gains)} single-source gains over the base "
-              "exceed the seed-to-seed spread")
-    sources = sorted({p for r in prim if r["mixture"] != "none" for p in r["mixture"].split("+")})
-    for e in headline_cross_effects(all_effects(prim, sources, types), types, k=3):
+    found = study_effects(scores, types)
+    if found.gains:
+        ok = sum(g.clear for g in found.gains)
+        print(f"\neach type on its own abilities: {ok} of {len(found.gains)} single-source gains over the base "
+              "are clear (paired over seeds and item clusters, Holm 5 %)")
+    effects = found.effects
+    if not effects:
+        return
+    n_max = max(e.n_train for e in effects)
+    print(f"\neffects at n = {n_max} (95% CI; verdicts after Benjamini-Hochberg, FDR {FDR:.0%}, over "
+          f"{len(effects)} effects in effects.csv):")
+    direct = [e for e in effects if e.n_train == n_max and e.target == f"{e.source_type} avg" and e.source_type]
+    for e in direct + headline_cross_effects(effects, types, k=3):
         print("  " + describe(e, types))
+    lines = [x for tt in scores.targets() if tt.is_average and (x := detectable_line(effects, tt.name))]
+    if lines:
+        print("power (80 %, 5 % two-sided): " + "; ".join(lines))

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from mixlab.analysis.table import ability_order, mixture_order, primary_rows
+from mixlab.analysis.scores import StudyScores
+from mixlab.analysis.table import mixture_order
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,15 @@ class GrowthFit:
     n_points: int
 
 
-def curves(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[CurvePoint]]]:
+def curves(rows: Sequence[Mapping[str, Any]] | StudyScores) -> dict[str, dict[str, list[CurvePoint]]]:
     """``{ability: {mixture: [points by volume]}}``; the base row is under mixture ``none`` at n=0."""
-    prim = primary_rows(rows)
+    scores = rows if isinstance(rows, StudyScores) else StudyScores(rows)
     acc: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    for r in prim:
-        acc[(r["ability"], r["mixture"], int(r["n_train"]))].append(float(r["value"]))
+    for run, (mix, n, _) in scores.coords.items():
+        for ability in scores.abilities:
+            v = scores.ability_value(run, ability)
+            if not math.isnan(v):
+                acc[(ability, mix, n)].append(v)
     out: dict[str, dict[str, list[CurvePoint]]] = defaultdict(lambda: defaultdict(list))
     for (ability, mix, n), vals in sorted(acc.items(), key=lambda kv: kv[0][2]):
         spread = statistics.stdev(vals) if len(vals) > 1 else 0.0
@@ -49,7 +53,7 @@ def curves(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[CurveP
     return {a: dict(m) for a, m in out.items()}
 
 
-def growth_fits(rows: Sequence[Mapping[str, Any]]) -> list[GrowthFit]:
+def growth_fits(rows: Sequence[Mapping[str, Any]] | StudyScores) -> list[GrowthFit]:
     fits = []
     for ability, by_mix in curves(rows).items():
         for mix, pts in by_mix.items():
@@ -63,19 +67,20 @@ def growth_fits(rows: Sequence[Mapping[str, Any]]) -> list[GrowthFit]:
     return fits
 
 
-def plot_curves(rows: Sequence[Mapping[str, Any]], path: str, *, mixtures: Sequence[str] | None = None) -> str:
+def plot_curves(rows: Sequence[Mapping[str, Any]] | StudyScores, path: str, *,
+                mixtures: Sequence[str] | None = None) -> str:
     """Draw one panel per ability (score over rows per source, log scale) and save a PNG to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    prim = primary_rows(rows)
-    abilities, kinds = ability_order(prim)
-    data = curves(prim)
-    mix_all = [m for m in mixture_order([r["mixture"] for r in prim]) if m != "none"]
+    scores = rows if isinstance(rows, StudyScores) else StudyScores(rows)
+    abilities, kinds = scores.abilities, scores.kinds
+    data = curves(scores)
+    mix_all = [m for m in mixture_order(scores.mixtures()) if m != "none"]
     shown = list(mixtures) if mixtures else mix_all
-    chance = {r["ability"]: r.get("chance") for r in prim}
+    chance = scores.chance
     cols = min(4, max(1, len(abilities)))
     nrows = math.ceil(len(abilities) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 2.9 * nrows), squeeze=False)
@@ -94,14 +99,16 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: str, *, mixtures: Seque
         if base:
             ax.axhline(base[0].mean, color="black", lw=1, ls="--", label="base")
         c = chance.get(ability)
-        if c is not None and isinstance(c, float) and c > 0:
+        if c is not None and c > 0:
             ax.axhline(c, color="gray", lw=0.8, ls=":", label="chance")
         ax.set_xscale("log")
         if xs_all:
             ax.set_xticks(xs_all)
             ax.set_xticklabels([str(x) for x in xs_all])
             ax.minorticks_off()
-        ax.set_ylim(-0.03, 1.03)
+        lo, hi = scores.scales[ability]  # each metric on its own range: a 1-10 rating is not clipped to 0-1
+        pad = 0.03 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
         ax.set_title(f"{ability} ({kinds[ability]})", fontsize=10)
         ax.set_xlabel("rows per source", fontsize=8)
         ax.tick_params(labelsize=7)

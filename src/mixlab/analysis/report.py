@@ -1,7 +1,8 @@
 """The HTML report of a study: the mixture table, growth curves, effects in words, training telemetry.
 
-It reads only the results store (``results.csv``, ``training.csv``, ``sources.csv``) and writes one
-self-contained ``report.html`` (plots embedded as base64 PNG), so the file opens anywhere.
+It reads only the results store (``results.csv``, ``items.csv.gz``, ``training.csv``, ``sources.csv``) and
+writes one self-contained ``report.html`` (plots embedded as base64 PNG), so the file opens anywhere, and
+``effects.csv`` (the same effects the report shows, one row per source x target x volume).
 """
 
 from __future__ import annotations
@@ -17,10 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.analysis.curves import growth_fits, plot_curves
-from mixlab.analysis.effects import all_effects, describe, headline_cross_effects, own_gains
-from mixlab.analysis.table import MixtureTable, ability_order, mixture_table, primary_rows, volumes
+from mixlab.analysis.effects import (
+    FDR,
+    ArmComparison,
+    StudyEffects,
+    describe,
+    detectable_line,
+    headline_cross_effects,
+    study_effects,
+    write_effects,
+)
+from mixlab.analysis.scores import StudyScores
+from mixlab.analysis.table import MixtureTable, mixture_table
 from mixlab.artifacts import atomic_write_text
-from mixlab.study.store import read_results, read_training
+from mixlab.study.store import read_items, read_results, read_training
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1180px;color:#222;
@@ -50,7 +61,11 @@ def read_sources(study_dir: str | Path) -> dict[str, str]:
 
 def table_html(t: MixtureTable, digits: int = 3) -> str:
     head = "".join(f'<th class="{"avg" if c.endswith("avg") else ""}">{html.escape(c)}</th>' for c in t.columns)
-    kinds = "".join(f'<th class="{"avg" if c.endswith("avg") else ""}">{html.escape(t.ability_type.get(c, ""))}</th>'
+    def kind(c: str) -> str:
+        scale = t.scales.get(c)
+        return t.ability_type.get(c, "") + (f" ({scale[0]:g}-{scale[1]:g})" if scale else "")
+
+    kinds = "".join(f'<th class="{"avg" if c.endswith("avg") else ""}">{html.escape(kind(c))}</th>'
                     for c in t.columns)
     body = []
     for m in t.mixtures:
@@ -103,93 +118,112 @@ def _training_plot(training: Sequence[Mapping[str, Any]], path: str) -> str | No
     return path
 
 
+def load_scores(study_dir: str | Path) -> StudyScores:
+    """The study's results and item stores, indexed for analysis."""
+    return StudyScores(read_results(study_dir), read_items(study_dir))
+
+
 def build_report(study_dir: str | Path, out: str | Path | None = None, *, title: str | None = None,
                  meta: Mapping[str, Any] | None = None) -> Path:
-    """Write ``report.html`` for the study in ``study_dir`` (from its results store) and return its path."""
+    """Write ``report.html`` and ``effects.csv`` for the study in ``study_dir`` (from its results store) and
+    return the report's path."""
     study_dir = Path(study_dir)
     rows = read_results(study_dir)
+    scores = StudyScores(rows, read_items(study_dir))
     training = read_training(study_dir)
     source_types = read_sources(study_dir)
+    found = study_effects(scores, source_types)
+    write_effects(study_dir, found.effects)
     out = Path(out) if out else study_dir / "report.html"
-    prim = primary_rows(rows)
-    parts = [f"<h1>{html.escape(title or 'mixlab study: ' + study_dir.name)}</h1>", _meta_html(rows, meta)]
+    parts = [f"<h1>{html.escape(title or 'mixlab study: ' + study_dir.name)}</h1>", _meta_html(rows, scores, meta)]
     parts.append("<h2>Mixture table</h2><p class='note'>Primary metric of every ability (mean over seeds; "
-                 "± = standard deviation over seeds); per-type and overall averages; the best value of each "
-                 "column is bold. Base row first.</p>")
-    table_volumes: list[int | None] = [*sorted(volumes(prim), reverse=True)] or [None]
+                 "± = standard deviation over seeds); per-type and overall averages put every ability on 0-1 "
+                 "by its declared range first; the best value of each column is bold. Base row first.</p>")
+    table_volumes: list[int | None] = [*sorted(scores.volumes(), reverse=True)] or [None]
     for n in table_volumes:
         parts.append(f"<h3>{'n = ' + str(n) + ' rows per source' if n else 'all runs'}</h3>")
-        parts.append(table_html(mixture_table(rows, n)))
+        parts.append(table_html(mixture_table(scores, n)))
     with tempfile.TemporaryDirectory() as tmp:
-        if volumes(prim):
-            img = plot_curves(rows, str(Path(tmp) / "curves.png"))
+        if scores.volumes():
+            img = plot_curves(scores, str(Path(tmp) / "curves.png"))
             parts.append("<h2>Growth curves</h2><p class='note'>Each ability's primary score over data volume "
                          "(rows per source, log scale), one line per mixture; error bars: standard deviation "
                          "over seeds; dashed: base model; dotted: chance.</p>"
                          f'<img alt="growth curves" src="{_png(img)}">')
-            parts.append(_fits_html(rows))
-        parts.append(_effects_html(rows, source_types))
+            parts.append(_fits_html(scores))
+        parts.append(_effects_html(found, scores, source_types))
         tplot = _training_plot(training, str(Path(tmp) / "training.png"))
         if tplot:
             parts.append("<h2>Training</h2><p class='note'>Per-source loss as logged during fine-tuning "
                          "(telemetry every N steps; the source of every token survives packing).</p>"
                          f'<img alt="training loss" src="{_png(tplot)}">')
-    parts.append(_methods_html(rows))
+    parts.append(_methods_html(found))
     doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'mixlab report')}"
            f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     atomic_write_text(out, doc)
     return out
 
 
-def _meta_html(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any] | None) -> str:
-    runs = {r["run_id"] for r in rows}
-    mixtures = sorted({r["mixture"] for r in rows})
-    seeds = sorted({int(r["seed"]) for r in rows if r["mixture"] != "none"})
+def _meta_html(rows: Sequence[Mapping[str, Any]], scores: StudyScores, meta: Mapping[str, Any] | None) -> str:
+    seeds = scores.seeds()
     models = sorted({r["model"] for r in rows if r["mixture"] == "none"})
     templates = sorted({r.get("template", "") for r in rows})
-    items = [f"{len(runs)} runs, {len(mixtures)} mixtures, volumes {volumes(primary_rows(rows))} rows per source, "
-             f"seeds {seeds}", f"base model: {', '.join(models) or '-'}",
+    items = [f"{len(scores.coords)} runs, {len(scores.mixtures())} mixtures and the base model, volumes "
+             f"{scores.volumes()} rows per source, seeds {seeds}", f"base model: {', '.join(models) or '-'}",
              f"chat template(s) used in evaluation: {', '.join(t or 'none' for t in templates)}",
              f"written {time.strftime('%Y-%m-%d %H:%M')}"]
     items += [f"{k}: {v}" for k, v in (meta or {}).items()]
     return "<p class='meta'>" + "<br>".join(html.escape(i) for i in items) + "</p>"
 
 
-def _fits_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    fits = [f for f in growth_fits(rows) if "+" not in f.mixture]
+def _fits_html(scores: StudyScores) -> str:
+    fits = [f for f in growth_fits(scores) if "+" not in f.mixture]
     if not fits:
         return ""
     arms = sorted({f.mixture for f in fits})
-    abilities, kinds = ability_order(primary_rows(rows))
     by = {(f.ability, f.mixture): f for f in fits}
     head = "".join(f"<th>{html.escape(a)}</th>" for a in arms)
     body = []
-    for ab in abilities:
+    for ab in scores.abilities:
         cells = "".join(f"<td>{by[(ab, a)].per_x4:+.3f}</td>" if (ab, a) in by else "<td>-</td>" for a in arms)
-        body.append(f"<tr><td>{html.escape(ab)}</td><td>{html.escape(kinds[ab])}</td>{cells}</tr>")
+        body.append(f"<tr><td>{html.escape(ab)}</td><td>{html.escape(scores.kinds[ab])}</td>{cells}</tr>")
     n_points = max(f.n_points for f in fits)
     return ("<h3>Growth pace</h3><p class='note'>Slope b of score = a + b·log<sub>4</sub>(n) over the volumes "
             f"({n_points} points) for each single-source arm: the gain per ×4 more data.</p>"
             f"<table><tr><th>ability</th><th>type</th>{head}</tr>{''.join(body)}</table>")
 
 
-def _effects_html(rows: Sequence[Mapping[str, Any]], source_types: Mapping[str, str]) -> str:
-    prim = primary_rows(rows)
-    arms = {r["mixture"] for r in prim}
-    sources = sorted({p for m in arms if m != "none" for p in m.split("+")})
-    effects = all_effects(prim, sources, source_types)
+def _ci_text(lo: float, hi: float) -> str:
+    return "no interval" if math.isnan(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
+
+
+def _q_text(q: float) -> str:
+    return "-" if math.isnan(q) else ("&lt; 0.001" if q < 0.001 else f"{q:.3f}")
+
+
+def _comparison_rows(comps: Sequence[ArmComparison], first: str) -> str:
+    out = []
+    for c in comps:
+        lo, hi = c.estimate.ci()
+        cls = ("clear" if c.estimate.value > 0 else "neg") if c.clear else "unclear"
+        out.append(f"<tr><td>{html.escape(first.format(c=c))}</td><td>{html.escape(c.target)}</td><td>{c.n_train}</td>"
+                   f"<td>{c.estimate.value:+.3f}</td><td>{_ci_text(lo, hi)}</td><td>{_q_text(c.q_value)}</td>"
+                   f"<td>{c.p_improvement:.2f}</td><td class='{cls}'>{'yes' if c.clear else 'no'}</td></tr>")
+    return "".join(out)
+
+
+def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mapping[str, str]) -> str:
+    effects = found.effects
     out = ["<h2>Effects</h2>"]
-    gains = own_gains(prim, source_types)
-    if gains:
-        ok = sum(g.clear for g in gains)
+    head = ("<tr><th>{what}</th><th>target</th><th>n</th><th>difference</th><th>95% CI</th><th>q</th>"
+            "<th>P(improvement)</th><th>clear</th></tr>")
+    if found.gains:
+        ok = sum(g.clear for g in found.gains)
         out.append(f"<h3>Each type on its own abilities</h3><p>Single-source arms against the base model, on the "
-                   f"source's own abilities: {ok} of {len(gains)} gains exceed the seed-to-seed spread.</p>")
-        lines = "".join(
-            f"<tr><td>{html.escape(g.source)}</td><td>{html.escape(g.ability)}</td><td>{g.n_train}</td>"
-            f"<td>{g.gain:+.3f}</td><td>{g.spread:.3f}</td><td class='{'clear' if g.clear else 'unclear'}'>"
-            f"{'yes' if g.clear else 'no'}</td></tr>" for g in gains)
-        out.append("<table><tr><th>data</th><th>ability</th><th>n</th><th>gain over base</th>"
-                   f"<th>seed spread (sd)</th><th>gain &gt; spread</th></tr>{lines}</table>")
+                   f"source's own abilities: {ok} of {len(found.gains)} gains are clear (paired over seeds and "
+                   "items, Holm-adjusted for the family, 5 %). P(improvement): the chance that a run of the arm "
+                   "beats the base model.</p>")
+        out.append(f"<table>{head.format(what='data')}{_comparison_rows(found.gains, '{c.a}')}</table>")
     heads = headline_cross_effects(effects, source_types)
     if heads:
         out.append("<h3>Cross-type effects</h3><ul>")
@@ -199,30 +233,48 @@ def _effects_html(rows: Sequence[Mapping[str, Any]], source_types: Mapping[str, 
         out.append("</ul>")
     if effects:
         n_max = max(e.n_train for e in effects)
-        targets = list(dict.fromkeys(e.target for e in effects if e.target.endswith(" avg")))
-        head = "".join(f"<th>{html.escape(t)}</th>" for t in targets)
+        targets = list(dict.fromkeys(e.target for e in effects if e.target.endswith("avg")))
+        th = "".join(f"<th>{html.escape(t)}</th>" for t in targets)
         body = []
-        for s in sources:
+        for s in sorted({e.source for e in effects}):
             cells = []
             for t in targets:
-                found = next((x for x in effects if x.source == s and x.target == t and x.n_train == n_max), None)
-                if found is None:
+                found_e = next((x for x in effects if x.source == s and x.target == t and x.n_train == n_max), None)
+                if found_e is None:
                     cells.append("<td>-</td>")
                     continue
-                lo, hi = found.ci
-                cls = "clear" if lo > 0 else "neg" if hi < 0 else ""
-                cells.append(f"<td class='{cls}'>{found.effect:+.3f}<br><span class='sd'>[{lo:+.3f}, {hi:+.3f}]</span></td>")
+                lo, hi = found_e.ci
+                cls = {"interference": "neg", "no clear effect": ""}.get(found_e.verdict, "clear")
+                cells.append(f"<td class='{cls}'>{found_e.effect:+.3f}<br><span class='sd'>{_ci_text(lo, hi)} "
+                             f"q {_q_text(found_e.q_value)}</span><br><span class='sd'>{found_e.verdict}</span></td>")
             body.append(f"<tr><td>+{html.escape(s)} ({html.escape(source_types.get(s, '?'))})</td>{''.join(cells)}</tr>")
+        lines = [x for t in targets if (x := detectable_line(effects, t))]
+        power = ("<p class='note'>Power: " + "; ".join(html.escape(x) for x in lines) +
+                 " (80 % power, 5 % two-sided; `mixlab plan` tells how many seeds and items a smaller effect "
+                 "needs).</p>") if lines else ""
         out.append(f"<h3>All source effects at n = {n_max}</h3><p class='note'>Average change from adding the "
-                   "source, over every pair of arms that differ only by it (95% CI).</p>"
-                   f"<table><tr><th>added</th>{head}</tr>{''.join(body)}</table>")
+                   "source, over every pair of arms that differ only by it; 95% CI (t, seeds as replicates, "
+                   f"item clusters); verdicts after Benjamini-Hochberg at a false discovery rate of {FDR:.0%} over "
+                   f"all {len(effects)} effects (every volume and target, in effects.csv).</p>"
+                   f"<table><tr><th>added</th>{th}</tr>{''.join(body)}</table>{power}")
+    if found.best:
+        out.append("<h3>The best mixture against the others</h3><p class='note'>Per average, the arm with the "
+                   "highest mean against each other arm; Holm-adjusted within each target.</p>")
+        out.append(f"<table>{head.format(what='best vs')}{_comparison_rows(found.best, '{c.a} vs {c.b}')}</table>")
     return "".join(out)
 
 
-def _methods_html(rows: Sequence[Mapping[str, Any]]) -> str:
-    return ("<h2>Methods</h2><p class='note'>Scores are means over held-out items with bootstrap standard "
-            "errors; tables average seeds. A source's effect is the mean over arm pairs M → M+source of the "
-            "score difference, per seed, then averaged; its standard error adds the variance over seeds (divided "
-            "by their number) and the item-level variance of the differences (arms treated as independent: "
-            "conservative). Verdicts: transfer / interference when the 95% interval excludes zero. The data for "
-            "every number is in results.csv beside this file.</p>")
+def _methods_html(found: StudyEffects) -> str:
+    levels = {e.level for e in found.effects}
+    run_level = ("<p class='note'>Some effects are computed from run-level scores only (no item scores in the "
+                 "store): their intervals include item noise only through the seeds.</p>") if "runs" in levels else ""
+    return ("<h2>Methods</h2><p class='note'>Scores are means over held-out items. A source's effect is the mean "
+            "over arm pairs M → M+source of the paired score difference (same seed, same items), per seed, then "
+            "over seeds. The seed is the unit of replication (different hardware acts like a different seed): the "
+            "standard error combines the variance between seeds and between item clusters (items built from the "
+            "same content move together) from a two-way seeds × clusters layout, and intervals use t quantiles "
+            "with Satterthwaite degrees of freedom, so few seeds give wide intervals; with one seed no interval is "
+            "given. Verdicts follow p-values adjusted for the number of effects tested (Benjamini-Hochberg, false "
+            "discovery rate 5 %); comparisons of arms with the base model and with the best arm use Holm "
+            "(family-wise 5 %). docs/analysis.md explains how to read them. The data for every number is in "
+            "results.csv, items.csv.gz and effects.csv beside this file.</p>" + run_level)
