@@ -117,14 +117,27 @@ def _scorer_name(kind: str) -> str:
     return {"code": "sandboxed execution of hidden tests", "chat": "verifiable checks (strict)"}.get(kind, "exact match")
 
 
+#: verdicts of world programs already run in this process (program text -> (passed, reason)). The world's
+#: programs are deterministic (no time, randomness or input), and trained models of one study write the
+#: same program again and again: each distinct program runs once. Timeouts and sandbox errors are not kept.
+_VERDICTS: dict[str, tuple[bool, str]] = {}
+_MAX_VERDICTS = 50_000
+
+
 def _score_code(items: Sequence[WorldItem], outputs: Sequence[str]) -> tuple[list[float], list[dict], dict]:
     from mixlab.eval.sandbox import SandboxLimits, run_programs
 
     programs = [_program(extract_code(o), it) for it, o in zip(items, outputs, strict=True)]
-    results = run_programs(programs, SandboxLimits(timeout=2.0, memory_mb=512))
-    scores = [float(r.passed) for r in results]
-    details = [{"result": r.reason} for r in results]
-    counts = {"timed_out": sum(r.status == "timed out" for r in results)}
+    todo = list(dict.fromkeys(p for p in programs if p not in _VERDICTS))
+    fresh: dict[str, tuple[bool, str, str]] = {}
+    for prog, r in zip(todo, run_programs(todo, SandboxLimits(timeout=2.0, memory_mb=512)), strict=True):
+        fresh[prog] = (r.passed, r.reason, r.status)
+        if r.status in ("passed", "failed") and len(_VERDICTS) < _MAX_VERDICTS:
+            _VERDICTS[prog] = (r.passed, r.reason)
+    verdicts = [fresh[p][:2] if p in fresh else _VERDICTS[p] for p in programs]
+    scores = [float(passed) for passed, _ in verdicts]
+    details = [{"result": reason} for _, reason in verdicts]
+    counts = {"timed_out": sum(fresh[p][2] == "timed out" for p in programs if p in fresh)}
     return scores, details, counts
 
 
