@@ -20,7 +20,7 @@ def spec(**kw):
 
 def test_subsets_design_expands_to_base_once_plus_seven_arms_per_volume_and_seed():
     runs = expand(spec(volumes=[10, 40], seeds=[0, 1]))
-    assert len(runs) == 1 + 7 * 2 * 4
+    assert len(runs) == 1 + 7 * 2 * 2
     assert runs[0].run_id == "mix=none" and runs[0].is_base and runs[0].n_train == 0
     labels = {r.mixture_label for r in runs}
     assert labels == {"none", "A", "C", "P", "A+C", "A+P", "C+P", "A+C+P"}
@@ -91,7 +91,7 @@ def test_quickstart_config_file_equals_the_quickstart_spec(repo_root):
     assert shipped.to_dict() | {"mixture": None} == quickstart_spec().to_dict() | {"mixture": None}
     assert shipped.mixture.to_dict() == quickstart_spec().mixture.to_dict()
     runs = expand(shipped)
-    assert len(runs) == 1 + 7 * 2 * 4  # 8 subsets incl. base, 2 volumes, 2 seeds
+    assert len(runs) == 1 + 7 * 2 * 4  # 8 subsets incl. base, 2 volumes, 4 seeds
 
 
 def test_every_shipped_study_config_parses_and_expands(repo_root, shared_data):
