@@ -27,6 +27,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -214,9 +215,14 @@ def load_study_tokenizer(model: str, train: Mapping[str, Any]) -> tuple[Any, str
 
     try:
         src = resolve_model_source(model, train.get("gguf_file"), need_weights=False)
-        return load_tokenizer(train.get("tokenizer") or src.path, train.get("revision"), src.gguf_file), ""
+        name = train.get("tokenizer") or src.path
+        if src.kind == "hub" or not Path(name).exists():  # an estimate never downloads: the local cache only
+            from transformers import AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(name, revision=train.get("revision"), local_files_only=True), ""
+        return load_tokenizer(name, train.get("revision"), src.gguf_file), ""
     except (MixlabError, OSError, ValueError) as exc:
-        return None, f"tokenizer not loadable: {str(exc).splitlines()[0][:160]}"
+        return None, f"no tokenizer in the local files ({type(exc).__name__})"
 
 
 def model_parameters(model: str, train: Mapping[str, Any]) -> tuple[int | None, str]:
@@ -231,7 +237,12 @@ def model_parameters(model: str, train: Mapping[str, Any]) -> tuple[int | None, 
         from mixlab.train.model import load_config, resolve_model_source
 
         src = resolve_model_source(model, train.get("gguf_file"), need_weights=False)
-        config = load_config(src, train.get("revision"))
+        if src.kind == "hub":  # an estimate never downloads: the local cache only
+            from transformers import AutoConfig
+
+            config = AutoConfig.from_pretrained(src.path, revision=train.get("revision"), local_files_only=True)
+        else:
+            config = load_config(src, train.get("revision"))
         with torch.device("meta"):
             net = AutoModelForCausalLM.from_config(config)
         return sum(p.numel() for p in net.parameters()), "counted from its config"
@@ -239,8 +250,8 @@ def model_parameters(model: str, train: Mapping[str, Any]) -> tuple[int | None, 
         found = re.search(r"(\d+(?:\.\d+)?)\s*([BbMm])(?![a-zA-Z])", model.rsplit("/", 1)[-1])
         if found:
             scale = 1e9 if found.group(2).lower() == "b" else 1e6
-            return int(float(found.group(1)) * scale), "from the size in its name (config not readable)"
-        return None, f"parameters unknown: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+            return int(float(found.group(1)) * scale), "from the size in its name: no config in the local files"
+        return None, f"parameters unknown: no config in the local files and no size in the name ({type(exc).__name__})"
 
 
 def run_rows(run: Any, tokens: TokenCounts) -> dict[str, int]:
