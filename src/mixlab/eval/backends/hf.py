@@ -516,8 +516,14 @@ def _load_model(folder: Path, opts: TransformersOptions, device: str, dtype: Any
 
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": opts.trust_remote_code,
                               "attn_implementation": "sdpa"}
-    if opts.gguf_file:
-        kwargs["gguf_file"] = opts.gguf_file
+    if opts.gguf_file:  # its float weights, dequantized once and cached: the same tensors, loaded fast
+        from mixlab.gguf_cache import dequantized
+
+        copy = dequantized(folder, opts.gguf_file)
+        if copy is None:
+            kwargs["gguf_file"] = opts.gguf_file
+        else:
+            folder = copy
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except ValueError as exc:
