@@ -1,7 +1,8 @@
 """The real study path, end to end, at tiny scale: the CPU preset (configs/studies/paper1_smollm2_cpu.yaml)
-shrunk to two arms (the base model and A+C+P), three rows per source of the real Alpaca, CodeAlpaca and P3
-files, and two items of every suite, run through `mixlab study run` for a GGUF base (the shared SmolLM2) and a
-safetensors base (a 2-layer Llama with SmolLM2's tokenizer), each with LoRA and with full fine-tuning."""
+shrunk to two arms (the base model and A+C+P), two rows per source of the real Alpaca, CodeAlpaca and P3
+files, and one item of every task, run through `mixlab study run` for a GGUF base (the shared SmolLM2) and a
+safetensors base (a 2-layer Llama with SmolLM2's tokenizer), each with LoRA and with full fine-tuning.
+Every other setting (suites, shots, MMLU subjects, IFEval prompts, LoRA rank, packing) is the preset's."""
 
 from __future__ import annotations
 
@@ -25,15 +26,15 @@ def tiny_study(path: Path, model: Path, recipe: str, lr: float, data_dir: Path, 
     spec = yaml.safe_load(PRESET.read_text())
     for src in spec["mixture"]["sources"]:
         src["path"] = str((PRESET.parent / src["path"]).resolve())
-    spec.update(name=path.stem, model=str(model), design="single", volumes=[3], include_base=include_base)
-    spec["train"].update(lora=recipe == "lora", lr=lr, epochs=2, batch_size=2, max_length=256, log_every=1)
-    spec["eval"]["limit"] = 2
-    spec["eval"]["options"].update(data_dir=str(data_dir), max_new_tokens=24)
+    spec.update(name=path.stem, model=str(model), design="single", volumes=[2], include_base=include_base)
+    spec["train"].update(lora=recipe == "lora", lr=lr, epochs=2, batch_size=2, max_length=160, log_every=1)
+    spec["eval"]["limit"] = 1
+    spec["eval"]["options"].update(data_dir=str(data_dir), max_new_tokens=16)
     path.write_text(yaml.safe_dump(spec))
     return path
 
 
-@pytest.fixture(params=["gguf", "safetensors"])
+@pytest.fixture(params=[pytest.param("gguf", marks=pytest.mark.slow), "safetensors"])
 def base_model(request: pytest.FixtureRequest) -> tuple[str, Path]:
     name = "smollm2_dir" if request.param == "gguf" else "tiny_llama_dir"
     return request.param, request.getfixturevalue(name)
@@ -52,7 +53,7 @@ def test_the_cpu_preset_runs_end_to_end_at_tiny_scale(recipe, base_model, shared
     code = main(["study", "run", str(spec), "--out", str(out), "--no-report"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    runs = ["mix=none", "mix=A+C+P,n=3,seed=0"] if include_base else ["mix=A+C+P,n=3,seed=0"]
+    runs = ["mix=none", "mix=A+C+P,n=2,seed=0"] if include_base else ["mix=A+C+P,n=2,seed=0"]
     assert f"{len(runs)} runs: {len(runs)} done, 0 already complete, 0 failed" in printed
     assert main(["study", "status", str(out)]) == 0
     assert f"{len(runs)} complete, 0 failed, 0 unfinished, 0 not started" in capsys.readouterr().out
@@ -63,7 +64,7 @@ def test_the_cpu_preset_runs_end_to_end_at_tiny_scale(recipe, base_model, shared
         mine = [r for r in rows if r["run_id"] == run]
         assert {r["task"] for r in mine} == TASKS, run  # every suite scored every run
         assert all(0.0 <= float(r["value"]) <= 1.0 for r in mine), run
-        assert all(int(r["n_items"]) in (2, 4) for r in mine if r["primary"] == "True"), run  # MMLU: 2 x 2
+        assert all(r["n_items"] == "1" for r in mine if r["primary"] == "True"), run
 
     trained = out / "runs" / runs[-1]
     result = json.loads((trained / "train" / "result.json").read_text())
