@@ -50,5 +50,6 @@ def test_training_and_evaluation_load_the_copy_and_keep_the_gguf_identity(smollm
     src = resolve_model_source(str(smollm2_dir))
     model = load_causal_lm(src, init="pretrained", seed=0, dtype=torch.float32, attn_implementation="sdpa")
     assert not getattr(model, "is_quantized", False)
+    assert model.name_or_path == str(smollm2_dir)  # a LoRA adapter's config names the GGUF folder, not the cache
     for (name, a), b in zip(model.state_dict().items(), lm.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name

@@ -169,6 +169,8 @@ def load_causal_lm(
         raise _hub_error(exc, "model", src.path) from exc
     if src.gguf_file:
         forget_gguf(model)
+    if copy is not None:  # what a LoRA adapter's config records as its base: the GGUF folder, not the cache
+        model.name_or_path = model.config._name_or_path = src.path
     return model
 
 
