@@ -150,13 +150,16 @@ def _generation_request(context: str, gen_kwargs: dict[str, Any]) -> GenerationR
 
 
 def hf_model(model: str, *, batch_size: int = 32, **options: Any) -> Any:
-    """lm-eval's own ``HFLM`` on a local folder (its GGUF file found as mixlab finds it), CPU float32."""
+    """lm-eval's own ``HFLM`` on a local folder, CPU float32. Its GGUF file is found as mixlab finds it, and a
+    LoRA adapter folder is loaded on its base (``adapter_base``: a GGUF base included) with its own tokenizer."""
     _offline()
     from lm_eval.models.huggingface import HFLM
 
-    from mixlab.eval.backends.hf import _has_tokenizer, gguf_location
+    from mixlab.eval.backends.hf import _has_tokenizer, adapter_base, gguf_location
 
-    folder, gguf = gguf_location(model, options.pop("gguf_file", None))
+    gguf_file = options.pop("gguf_file", None)
+    adapter = Path(model) if (Path(model) / "adapter_config.json").is_file() else None
+    folder, gguf = adapter_base(adapter, gguf_file) if adapter else gguf_location(model, gguf_file)
     path = Path(folder)
     kwargs: dict[str, Any] = {"pretrained": str(path), "batch_size": batch_size, "device": options.pop("device", "cpu"),
                               "dtype": options.pop("dtype", "float32"), **options}
@@ -164,6 +167,10 @@ def hf_model(model: str, *, batch_size: int = 32, **options: Any) -> Any:
         kwargs["gguf_file"] = gguf
         if _has_tokenizer(path):
             kwargs["tokenizer"] = str(path)
+    if adapter is not None:
+        kwargs["peft"] = str(adapter)
+        if _has_tokenizer(adapter):  # training saves the tokenizer (and the template it used) with the adapter
+            kwargs["tokenizer"] = str(adapter)
     return HFLM(**kwargs)
 
 

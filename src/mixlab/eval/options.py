@@ -16,7 +16,8 @@ kind       accepts
 ``any``    anything (an ``LM`` object passed from Python)
 =========  ====================================================================================
 
-A kind ending in ``?`` also accepts ``none`` / ``null`` (and YAML's null) as None.
+A kind ending in ``?`` also accepts ``none`` / ``null`` (and YAML's null) as None. A declared name ending in
+``*`` stands for every name with that prefix (``judge_arg_*``: options passed on to the judge's backend).
 
 >>> typed_options({"shots": "0", "chat": "yes", "chat_template": "none"},
 ...               {"shots": "int", "chat": "bool", "chat_template": "str"}, "--suite-arg")
@@ -112,7 +113,15 @@ def typed_options(options: Mapping[str, Any], declared: Mapping[str, str], what:
     """``options`` with every value as its declared kind; all unknown names and bad values reported at once."""
     problems, out = [], {}
     valid = ", ".join(sorted(declared))
+    prefixes = {k[:-1]: kind for k, kind in declared.items() if k.endswith("*")}
     for key, value in options.items():
+        prefix = next((p for p in prefixes if key.startswith(p) and len(key) > len(p)), None)
+        if key not in declared and prefix is not None:
+            try:
+                out[key] = coerce(value, prefixes[prefix])
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+            continue
         if key not in declared:
             close = difflib.get_close_matches(key, list(declared), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -30,7 +30,7 @@ DESCRIPTIONS: dict[str, str] = {}
 
 #: options every suite reads
 COMMON_OPTIONS = {"data_dir": "str?", "limit": "int?", "seed": "int?"}
-_JUDGE = {"judge": "any", "judge_backend": "str?", "judge_options": "dict?", "judge_log": "str?",
+_JUDGE = {"judge": "any", "judge_backend": "str?", "judge_options": "dict?", "judge_arg_*": "any", "judge_log": "str?",
           "judge_prompts": "str?", "max_new_tokens": "int?", "judge_max_new_tokens": "int?",
           "judge_retries": "int?", "judge_retry_temperature": "float?", "judge_chunk_size": "int?"}
 _CODE = {"n_samples": "int?", "temperature": "float?", "top_p": "float?", "max_new_tokens": "int?",
@@ -101,8 +101,9 @@ def build_suites(names: list[str], **options: Any) -> list[Task]:
     typed = suite_options(names, options)
     tasks: list[Task] = []
     for name in names:
-        mine = set(COMMON_OPTIONS) | set(OPTIONS.get(name, {}))
-        tasks.extend(SUITES.get(name)(**{k: v for k, v in typed.items() if k in mine}))
+        mine = {**COMMON_OPTIONS, **OPTIONS.get(name, {})}
+        prefixes = tuple(k[:-1] for k in mine if k.endswith("*"))
+        tasks.extend(SUITES.get(name)(**{k: v for k, v in typed.items() if k in mine or k.startswith(prefixes)}))
     return tasks
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mixlab.errors import MixlabError
+
 EPILOG = """\
 examples:
   mixlab study run configs/studies/quickstart.yaml --out runs/qs     # run (or resume) every run, then report
@@ -32,8 +34,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-report", action="store_true", help="skip report.html")
     run.set_defaults(func=_run)
 
-    exp = ss.add_parser("expand", help="print the runs a spec expands into (nothing is run)")
+    exp = ss.add_parser("expand", help="print the runs a spec expands into and what they cost (nothing is run)",
+                        description="Print the runs, then the study's cost: training tokens (measured on a sample "
+                        "of each source with the model's tokenizer), FLOPs, GPU-hours at a stated utilisation, and "
+                        "evaluation items. See mixlab.study.cost for the arithmetic.")
     exp.add_argument("spec")
+    exp.add_argument("--gpu", default="h100", choices=["h100", "h200", "a100"], help="GPU for GPU-hours")
+    exp.add_argument("--mfu", type=float, help="model FLOPs utilisation, 0-1 (default: 0.4 at >= 1B parameters, "
+                     "0.2 below)")
+    exp.add_argument("--sample", type=int, default=200, help="rows per source tokenized for the estimate")
+    exp.add_argument("--no-cost", action="store_true", help="list the runs only")
     exp.set_defaults(func=_expand)
 
     st = ss.add_parser("status", help="show which runs of a study folder are complete, unfinished or failed")
@@ -85,11 +95,17 @@ def finish(result, spec, *, report: bool = True) -> int:
 def _expand(args: argparse.Namespace) -> int:
     from mixlab.study.spec import StudySpec, expand
 
+    if args.mfu is not None and not 0 < args.mfu <= 1:
+        raise MixlabError(f"--mfu: {args.mfu} must be in (0, 1]")
     spec = StudySpec.from_yaml(args.spec)
     runs = expand(spec)
     for r in runs:
         print(f"{r.run_id:<32} {r.identity()}")
     print(f"{len(runs)} runs")
+    if not args.no_cost:
+        from mixlab.study.cost import study_cost
+
+        print("\n".join(study_cost(spec, runs, gpu=args.gpu, mfu=args.mfu, sample=args.sample).lines()))
     return 0
 
 
@@ -110,7 +126,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _run_one(args: argparse.Namespace) -> int:
-    from mixlab.errors import MixlabError
     from mixlab.study.run import run_one
     from mixlab.study.runner import load_runs
 

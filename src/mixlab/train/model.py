@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.errors import MixlabError, require
+from mixlab.gguf_cache import dequantized, forget_gguf
 
 log = logging.getLogger(__name__)
 
@@ -145,36 +146,32 @@ def load_causal_lm(
         torch.manual_seed(seed)
         return AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation, dtype=dtype)
     kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attn_implementation}
-    if revision:
-        kwargs["revision"] = revision
-    if src.gguf_file:
+    path = src.path
+    copy = dequantized(src.path, src.gguf_file) if src.gguf_file and quantization_config is None else None
+    if copy is not None:  # the GGUF file's float weights, dequantized once and cached (same tensors, fast)
+        path = str(copy)
+    elif src.gguf_file:
         from transformers import GgufConfig
 
         kwargs["gguf_file"] = src.gguf_file
         # Dense weights even where a GGUF matmul kernel exists: fine-tuning updates every weight.
         kwargs["quantization_config"] = GgufConfig(dequantize=True)
+    if revision and copy is None:
+        kwargs["revision"] = revision
     if quantization_config is not None:
         kwargs["quantization_config"] = quantization_config
         kwargs["device_map"] = {"": torch.cuda.current_device()}
     try:
-        model = AutoModelForCausalLM.from_pretrained(src.path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except ImportError as exc:
         raise ModelError(f"model: loading {src.path} needs a missing package: {exc}") from exc
     except (OSError, ValueError) as exc:
         raise _hub_error(exc, "model", src.path) from exc
     if src.gguf_file:
-        _forget_gguf(model)
+        forget_gguf(model)
+    if copy is not None:  # what a LoRA adapter's config records as its base: the GGUF folder, not the cache
+        model.name_or_path = model.config._name_or_path = src.path
     return model
-
-
-def _forget_gguf(model: Any) -> None:
-    """A dequantized GGUF model is a plain float model; drop the loader's marker so that it saves like one."""
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model, "quantization_method"):
-        model.quantization_method = None
-    if getattr(model.config, "quantization_config", None) is not None:
-        del model.config.quantization_config
 
 
 def qlora_config() -> Any:

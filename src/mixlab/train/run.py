@@ -344,9 +344,18 @@ def _export_fn(s: _Setup, spec: TrainSpec) -> Callable[[Path], None]:
         tok.save_pretrained(folder)
         atomic_write_json(folder / "mixlab_train.json", {
             "template": spec.template, "template_id": s.template_id, "loss_on": spec.loss_on,
-            "tokenizer_fingerprint": s.fingerprint, "spec": spec.to_dict(),
+            "tokenizer_fingerprint": s.fingerprint, "spec": spec.to_dict(), "base": _base_record(s.model_info),
         })
     return export
+
+
+def _base_record(info: dict[str, Any]) -> dict[str, Any]:
+    """Where the base weights came from, for loaders of ``final/``: a LoRA adapter's own config names only the
+    base folder, and a GGUF folder is unloadable without the name of its ``.gguf`` file."""
+    src = info["source"]
+    path = str(Path(src["path"]).resolve()) if src["kind"] == "folder" else src["path"]
+    # name_or_path is what the adapter config says (transformers' name_or_path, as given: maybe relative)
+    return {"name_or_path": src["path"], "path": path, "gguf_file": src["gguf_file"]}
 
 
 def _resume(spec: TrainSpec, s: _Setup, identity: str, out: Path, telemetry: Any) -> int:

@@ -145,3 +145,29 @@ def test_accelerate_launch_one_and_two_processes_learn_the_same_weights(tiny_lla
     rows_a = [json.loads(x)["loss"] for x in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     rows_b = [json.loads(x)["loss"] for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
     assert rows_a == pytest.approx(rows_b, abs=1e-5)
+
+
+def test_models_trained_on_a_gguf_base_load_for_evaluation(smollm2_dir, smollm2_tuned, alpaca_rows, tmp_path):
+    """What a study does after training: load ``final/`` with the evaluation backend. A LoRA adapter's
+    config names the GGUF folder as its base, which holds no safetensors: the loader must use its .gguf."""
+    from mixlab.eval.backends import load_lm
+    from mixlab.eval.lm import LoglikelihoodRequest
+
+    lora = train(TrainSpec(model=str(smollm2_dir), data=str(alpaca_rows), out=str(tmp_path / "lora"), lora=True,
+                           lora_r=4, max_steps=2, batch_size=2, max_length=64, lr=5e-3, seed=0, cpu_threads=1))
+    req = [LoglikelihoodRequest("The capital of France is", " Paris")]
+    opts = {"num_threads": 1, "progress": False}
+    adapter = load_lm(lora.final_dir, **opts)  # the adapter folder alone, as a study evaluates it
+    assert adapter.identity()["gguf_file"] == SMOLLM2_FILE
+    recorded = json.loads((Path(lora.final_dir) / "mixlab_train.json").read_text())
+    assert recorded["base"] == {"name_or_path": str(smollm2_dir), "path": str(smollm2_dir.resolve()),
+                                "gguf_file": SMOLLM2_FILE}
+    explicit = load_lm(str(smollm2_dir), adapter=lora.final_dir, merge_adapter=False, **opts)
+    got, want = (lm.loglikelihood(req)[0].logprob for lm in (adapter, explicit))
+    with explicit.model.disable_adapter():
+        before = explicit.loglikelihood(req)[0].logprob
+    assert got == pytest.approx(want, abs=1e-5)
+    assert abs(got - before) > 1e-4  # the adapter is applied, not silently dropped
+    full = load_lm(smollm2_tuned.final_dir, **opts)  # a full fine-tune saved from the GGUF base
+    assert full.identity()["gguf_file"] is None
+    assert abs(full.loglikelihood(req)[0].logprob - before) < 1.0  # two small steps: near the base, not noise

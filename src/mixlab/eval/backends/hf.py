@@ -399,7 +399,9 @@ def load_transformers_lm(model: str, **options: Any) -> TransformersLM:
     adapter = opts.adapter
     base = folder
     if adapter is None and (folder / "adapter_config.json").is_file():
-        adapter, base = str(folder), _adapter_base(folder, opts)
+        base_model, base_gguf = adapter_base(folder, opts.gguf_file)
+        opts = replace(opts, gguf_file=base_gguf)
+        adapter, base = str(folder), _resolve_folder(base_model, opts.revision, base_gguf)
     elif adapter is not None:
         adapter = str(_resolve_folder(adapter, None, None))
     device = _device(opts.device)
@@ -464,14 +466,31 @@ def _single_gguf(folder: Path) -> str | None:
     return ggufs[0] if ggufs else None
 
 
-def _adapter_base(folder: Path, opts: TransformersOptions) -> Path:
+def adapter_base(folder: str | Path, gguf_file: str | None = None) -> tuple[str, str | None]:
+    """(base model, GGUF file name) of a LoRA adapter folder.
+
+    The base is the adapter config's ``base_model_name_or_path``. A folder that mixlab trained also records in
+    ``mixlab_train.json`` that base's absolute path and GGUF file: the path is used when the config's is
+    relative to another working folder, and the file when the base is a GGUF folder (the adapter config cannot
+    say which ``.gguf``; without it the base would be looked up as safetensors and fail). Otherwise a base
+    folder's single ``.gguf`` is found as for any model (``gguf_location``).
+    """
     import json
 
+    folder = Path(folder)
     config = json.loads((folder / "adapter_config.json").read_text())
     base = config.get("base_model_name_or_path")
     if not base:
         raise MixlabError(f"{folder}/adapter_config.json names no base_model_name_or_path")
-    return _resolve_folder(str(base), opts.revision, opts.gguf_file)
+    base = str(base)
+    record = folder / "mixlab_train.json"
+    recorded = json.loads(record.read_text()).get("base") if record.is_file() else None
+    if recorded and base in (recorded.get("name_or_path"), recorded.get("path")):
+        if not Path(base).is_dir() and Path(recorded["path"]).is_dir():
+            base = recorded["path"]  # a relative path, trained from another working folder
+        if gguf_file is None:
+            gguf_file = recorded.get("gguf_file")
+    return gguf_location(base, gguf_file)
 
 
 def _snapshot_revision(folder: Path, revision: str | None) -> str | None:
@@ -497,8 +516,14 @@ def _load_model(folder: Path, opts: TransformersOptions, device: str, dtype: Any
 
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": opts.trust_remote_code,
                               "attn_implementation": "sdpa"}
-    if opts.gguf_file:
-        kwargs["gguf_file"] = opts.gguf_file
+    if opts.gguf_file:  # its float weights, dequantized once and cached: the same tensors, loaded fast
+        from mixlab.gguf_cache import dequantized
+
+        copy = dequantized(folder, opts.gguf_file)
+        if copy is None:
+            kwargs["gguf_file"] = opts.gguf_file
+        else:
+            folder = copy
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except ValueError as exc:

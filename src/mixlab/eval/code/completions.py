@@ -22,8 +22,11 @@ import re
 
 from mixlab.eval.lm import cut_at_stop
 
-#: where a HumanEval completion ends (Chen et al., 2021), plus the end of a code fence
-HUMANEVAL_STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint", "\n```")
+#: where a HumanEval completion ends (Chen et al., 2021), plus the end of a code fence. ``"```\n"`` is a bare
+#: fence (a Python-tagged one reads ``"```python\n"``): ``humaneval_completion`` cuts a continuation there
+#: anyway, and instruct models that close the prompt's code with one then write prose up to the token limit
+#: (6 of 20 items of a LoRA-tuned SmolLM2 did, and kept the whole batch generating for 256 steps)
+HUMANEVAL_STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint", "\n```", "```\n")
 #: where an MBPP completion ends: the ``[DONE]`` delimiter, or the model starting the next problem
 MBPP_STOP = ("[DONE]", "\nYou are an expert Python programmer", "\n```")
 

@@ -3,7 +3,8 @@
 Data: Google's IFEval ``input_data.jsonl`` (541 prompts; ``google-research/instruction_following_eval/data``,
 or the ``google/IFEval`` dataset on the Hugging Face hub exported to JSON lines). mixlab ships no copy. Point
 the suite at it with the option ``ifeval_file`` (``mixlab eval --suite-arg ifeval_file=PATH``), or put it at
-``DATA/ifeval/input_data.jsonl``.
+``DATA/ifeval/input_data.jsonl``. ``ifeval_file=builtin`` uses mixlab's own 200 IFEval-format prompts instead
+(``ifeval.builtin``: the same checks, other prompts; not comparable with published IFEval scores).
 
 Metrics, as IFEval reports them: ``prompt_level_strict_acc`` (share of prompts whose every instruction is
 followed; the headline), ``inst_level_strict_acc`` (share of instructions followed), and both ``loose``
@@ -14,7 +15,7 @@ variants. Prompts with an instruction mixlab cannot check are left out whole and
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from mixlab.eval.ifeval.ifeval_ids import Unsupported, to_spec
 from mixlab.eval.ifeval.verify import check_instructions, follows_all, validate_instructions
 from mixlab.eval.stats import Score, mean_with_stderr
 from mixlab.eval.task import TaskResult
+
+#: the ``ifeval_file`` value that selects mixlab's own IFEval-format prompts
+BUILTIN = "builtin"
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,24 @@ class IFEvalPrompt:
 
 
 def load_ifeval(path: str | Path) -> tuple[list[IFEvalPrompt], Counter[str], int]:
-    """Supported prompts, a count of unsupported instruction ids, and how many prompts were left out."""
+    """Supported prompts, a count of unsupported instruction ids, and how many prompts were left out.
+    ``path`` ``builtin`` gives mixlab's own IFEval-format prompts (``ifeval.builtin``)."""
     from mixlab.eval.judge.files import read_records
 
+    if str(path) == BUILTIN:
+        from mixlab.eval.ifeval.builtin import builtin_records
+
+        return parse_ifeval(builtin_records(), BUILTIN)
+    return parse_ifeval(read_records(path), str(path))
+
+
+def parse_ifeval(records: Iterable[dict[str, Any]], where: str) -> tuple[list[IFEvalPrompt], Counter[str], int]:
+    """``load_ifeval`` on records already read."""
     prompts: list[IFEvalPrompt] = []
     unsupported: Counter[str] = Counter()
     left_out = 0
     problems = []
-    for i, row in enumerate(read_records(path), 1):
+    for i, row in enumerate(records, 1):
         ids, kwargs = row.get("instruction_id_list"), row.get("kwargs")
         if not isinstance(row.get("prompt"), str) or not isinstance(ids, list) or not isinstance(kwargs, list) \
                 or len(ids) != len(kwargs):
@@ -62,7 +76,7 @@ def load_ifeval(path: str | Path) -> tuple[list[IFEvalPrompt], Counter[str], int
             continue
         prompts.append(IFEvalPrompt(str(row.get("key", i)), row["prompt"], tuple(ids), tuple(specs)))
     if problems:
-        raise SpecError(f"IFEval file {path}", problems[:20])
+        raise SpecError(f"IFEval file {where}", problems[:20])
     return prompts, unsupported, left_out
 
 
@@ -119,7 +133,9 @@ def ifeval_metrics(records: Sequence[dict[str, Any]], seed: int = 0) -> dict[str
     return out
 
 
-def _ifeval_path(options: dict[str, Any]) -> Path:
+def _ifeval_path(options: dict[str, Any]) -> Path | str:
+    if options.get("ifeval_file") == BUILTIN:
+        return BUILTIN
     if options.get("ifeval_file"):
         path = Path(options["ifeval_file"])
         if not path.is_file():
@@ -135,7 +151,8 @@ def _ifeval_path(options: dict[str, Any]) -> Path:
     where = f"or put it at {folder / 'input_data.jsonl'}" if folder else "or put it in DATA/ifeval/ and pass --data-dir"
     raise MixlabError(
         f"no IFEval data: pass the option ifeval_file (mixlab eval --suite-arg ifeval_file=PATH to IFEval's "
-        f"input_data.jsonl) {where}; mixlab ships no copy (see docs/judges.md)"
+        f"input_data.jsonl) {where}; mixlab ships no copy of IFEval, but ifeval_file=builtin gives its own "
+        "IFEval-format prompts (not comparable with published IFEval scores; see docs/judges.md)"
     )
 
 

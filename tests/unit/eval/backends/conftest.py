@@ -22,3 +22,20 @@ def tiny_lm(tiny_dir: Path):
     from mixlab.eval.backends import load_lm
 
     return load_lm(str(tiny_dir), batch_size=64, progress=False)
+
+
+@pytest.fixture(scope="session")
+def lora_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA adapter with random (non-zero) weights on ``tiny_dir``; its config names the base folder."""
+    import torch
+
+    peft = pytest.importorskip("peft")
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    torch.manual_seed(1)
+    model = peft.get_peft_model(base, config)
+    out = tmp_path_factory.mktemp("lora")
+    model.save_pretrained(out)
+    return out

@@ -52,20 +52,6 @@ def test_a_rendered_conversation_gets_no_second_bos(tiny_lm):
     assert tiny_lm.tokenizer.decode(ids) == "<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n"
 
 
-@pytest.fixture(scope="module")
-def lora_dir(tiny_dir, tmp_path_factory):
-    peft = pytest.importorskip("peft")
-    from transformers import AutoModelForCausalLM
-
-    base = AutoModelForCausalLM.from_pretrained(tiny_dir)
-    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    torch.manual_seed(1)
-    model = peft.get_peft_model(base, config)
-    out = tmp_path_factory.mktemp("lora")
-    model.save_pretrained(out)  # adapter_config.json names the base folder
-    return out
-
-
 def test_lora_adapter_on_its_base_changes_scores_like_peft_does(tiny_dir, tiny_lm, lora_dir):
     import peft
     from transformers import AutoModelForCausalLM
@@ -127,6 +113,34 @@ def test_gguf_only_folders_and_gguf_paths_locate_their_file(tmp_path):
     (only / "model.safetensors").write_bytes(b"")
     assert gguf_location(str(only)) == (str(only), None)
     assert gguf_location("org/hub-id") == ("org/hub-id", None)
+
+
+def test_an_adapter_on_a_gguf_base_finds_its_gguf_file(tmp_path, monkeypatch):
+    """A LoRA adapter's config names only its base folder; on a GGUF base that folder has no safetensors."""
+    import json
+
+    from mixlab.eval.backends.hf import adapter_base
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "m.Q4.gguf").write_bytes(b"")
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(base)}))
+    assert adapter_base(adapter) == (str(base), "m.Q4.gguf")  # the folder's single .gguf, as for a model
+    (base / "m.Q8.gguf").write_bytes(b"")
+    with pytest.raises(MixlabError, match=r"several \.gguf files"):
+        adapter_base(adapter)
+    # what mixlab's training records beside the adapter says which file, and where the base is
+    record = {"base": {"name_or_path": "base", "path": str(base), "gguf_file": "m.Q8.gguf"}}
+    (adapter / "mixlab_train.json").write_text(json.dumps(record))
+    assert adapter_base(adapter) == (str(base), "m.Q8.gguf")
+    assert adapter_base(adapter, "m.Q4.gguf") == (str(base), "m.Q4.gguf")  # a named file wins
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "base"}))
+    monkeypatch.chdir(adapter)  # trained with a relative path, evaluated from another folder
+    assert adapter_base(adapter) == (str(base), "m.Q8.gguf")
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "org/other"}))
+    assert adapter_base(adapter) == ("org/other", None)  # another base: the record does not apply
 
 
 def test_unknown_backend_suggests_the_right_name():

@@ -31,6 +31,18 @@ def test_builtin_task_agrees_with_the_native_runner_on_every_item(tiny_lm, tiny_
     assert via_hf["results"]["arc_easy_local"]["acc_norm,none"] == pytest.approx(native.metrics["acc_norm"].value)
 
 
+def test_lm_evals_own_model_loads_an_adapter_folder_on_its_base(lora_dir, shared_data):
+    from mixlab.eval.backends import load_lm
+
+    ours = load_lm(str(lora_dir), progress=False)  # merged into its base
+    indices, preds, _ = _native(ours, shared_data, 12)
+    theirs = hf_model(str(lora_dir), batch_size=8)
+    assert type(theirs.model).__name__ == "PeftModel"
+    via_hf, _ = lm_eval_results(theirs, ["arc_easy_local"], via="hf", data_dir=shared_data,
+                                samples={"arc_easy_local": indices})
+    assert sample_predictions(via_hf, "arc_easy_local") == preds
+
+
 def test_shipped_letter_config_matches_the_native_letter_format(tiny_lm, shared_data, repo_root):
     indices, ours, _ = _native(tiny_lm, shared_data, 16, prompt_format="letter")
     results, _ = lm_eval_results(tiny_lm, ["arc_easy_letter_local"], data_dir=shared_data,

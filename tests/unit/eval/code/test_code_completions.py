@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from mixlab.eval.code.completions import extract_code, humaneval_completion, mbpp_completion
 from mixlab.eval.code.problems import CodeProblem, humaneval_problem
 
@@ -86,3 +89,44 @@ def test_cleaning_keeps_every_canonical_humaneval_solution_intact(shared_data):
         if completion.rstrip() != row["canonical_solution"].rstrip():
             changed.append(row["task_id"])
     assert changed == []
+
+
+PIECES = ["```", "```\n", "```python\n", "```py\n", "\n", "\n\n", "def add(a, b):", "def other():", "    return a + b",
+          "return a - b", "Here is the code:", " ", "#", "print(1)", "\n```", "[DONE]"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
+def test_stopping_generation_at_a_bare_fence_never_changes_the_completion(pieces):
+    """The backend cuts its output at the first stop string; "```\\n" (a bare fence) was added to end rambling
+    sooner. Whatever the model writes, the code that is run is what it was without that stop, except where a
+    closing fence is glued to the end of a code line (the next test)."""
+    from mixlab.eval.code.completions import HUMANEVAL_STOP
+    from mixlab.eval.lm import cut_at_stop
+
+    text = "".join(pieces)  # a raw continuation (chat replies get no stop strings)
+    assume(all(i == 0 or text[i - 1] == "\n" for i in _find_all(text, "```")))
+    before = tuple(s for s in HUMANEVAL_STOP if s != "```\n")
+    old = humaneval_completion(cut_at_stop(text, before), entry_point="add", reply=False)
+    new = humaneval_completion(cut_at_stop(text, HUMANEVAL_STOP), entry_point="add", reply=False)
+    assert new == old, text
+
+
+def _find_all(text: str, sub: str) -> list[int]:
+    out, i = [], text.find(sub)
+    while i != -1:
+        out.append(i)
+        i = text.find(sub, i + 1)
+    return out
+
+
+def test_a_closing_fence_glued_to_the_code_ends_it():
+    """The one change the bare-fence stop makes: ``return a + b```\\n`` used to keep the fence in the code (a
+    syntax error); the code now ends at the fence, as a bare fence ends a continuation everywhere else."""
+    from mixlab.eval.code.completions import HUMANEVAL_STOP
+    from mixlab.eval.lm import cut_at_stop
+
+    text = "```python\n    return a + b```\nThat is all."
+    assert humaneval_completion(cut_at_stop(text, HUMANEVAL_STOP), entry_point="add", reply=False)[0] == (
+        "    return a + b")
+    assert runs(program_for(cut_at_stop(text, HUMANEVAL_STOP), reply=False))

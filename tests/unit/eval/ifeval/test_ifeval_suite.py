@@ -116,3 +116,25 @@ def test_malformed_records_are_reported(tmp_path: Path) -> None:
     bad.write_text('{"prompt": "x", "instruction_id_list": ["punctuation:no_comma"], "kwargs": []}\n')
     with pytest.raises(MixlabError, match="record 1: needs 'prompt'"):
         load_ifeval(bad)
+
+
+def test_builtin_prompts_are_a_fixed_checkable_set() -> None:
+    from mixlab.eval.ifeval.builtin import builtin_records
+    from mixlab.eval.ifeval.checks import get_check
+
+    prompts, unsupported, left_out = load_ifeval("builtin")
+    assert len(prompts) == 200 and left_out == 0 and not unsupported  # every instruction is checkable
+    assert builtin_records() == builtin_records()  # the same set on every call and install
+    ids = [i for p in prompts for i in p.instruction_ids]
+    assert len(set(ids)) == 20 and 1.3 < len(ids) / len(prompts) < 1.7
+    assert all(len(p.instruction_ids) == len(set(p.instruction_ids)) for p in prompts)
+    for p in prompts:  # never two case rules, never no-comma JSON, never a content rule beside a repeat
+        kinds = set(p.instruction_ids)
+        assert not {"change_case:english_lowercase", "change_case:english_capital"} <= kinds
+        assert not {"punctuation:no_comma", "detectable_format:json_format"} <= kinds
+        assert "combination:repeat_prompt" not in kinds or len(kinds) == 1
+    repeat = next(p for p in prompts if "combination:repeat_prompt" in p.instruction_ids)
+    request = repeat.specs[0]["prompt"]
+    assert repeat.prompt.startswith(request) and get_check("repeats_prompt")(request + " Owls hunt.", prompt=request)
+    (task,) = ifeval_suite(ifeval_file="builtin", limit=5)
+    assert len(task.prompts) == 5 and task.source == "builtin"

@@ -12,7 +12,7 @@ MODULES = [
     "mixlab.eval.judge.length_control", "mixlab.eval.judge.prompts", "mixlab.eval.judge.grading",
     "mixlab.eval.judge.answers", "mixlab.eval.judge.options", "mixlab.eval.judge.flask", "mixlab.eval.judge.cli",
     "mixlab.eval.ifeval", "mixlab.eval.ifeval.checks", "mixlab.eval.ifeval.text", "mixlab.eval.ifeval.language",
-    "mixlab.eval.ifeval.verify", "mixlab.eval.ifeval.ifeval_ids",
+    "mixlab.eval.ifeval.verify", "mixlab.eval.ifeval.ifeval_ids", "mixlab.eval.ifeval.builtin",
 ]
 
 
