@@ -40,8 +40,9 @@ SAMPLE_BYTES = 1 << 20
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """A hash of the code that decides a run's result (see the module docstring), read once per process:
-    Python runs the code it imported, so later edits to the files do not change what this process does."""
+    """A hash of the code that decides a run's result (see the module docstring), read once per process, when
+    this module is imported: Python runs the code it imported, so files edited while a study runs must not
+    change the identity this process computes (nor make its finished runs look unfinished)."""
     h = hashlib.sha256()
     for path in _result_files():
         h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0")
@@ -128,3 +129,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+code_fingerprint()  # now, with the code this process imports: not later, after the files may have changed

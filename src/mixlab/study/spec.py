@@ -245,11 +245,12 @@ class RunSpec:
         the libraries' versions and the base model's content (``study.fingerprint``)."""
         from mixlab.study.fingerprint import code_fingerprint, library_versions, model_fingerprint
 
-        return content_hash({
+        content = model_fingerprint(self.model)  # a local folder by its content: retrained in place is noticed,
+        return content_hash({                    # moved or reinstalled elsewhere is the same model
             "code": code_fingerprint(),  # a fix to training or scoring redoes the run
             "libraries": library_versions(),
-            "model": self.model,
-            "model_content": model_fingerprint(self.model),  # a folder retrained in place is noticed
+            "model": self.model if content is None else None,
+            "model_content": content,
             "mixture": None if self.mixture is None else self.mixture.to_dict(),
             "train": dict(self.train) if not self.is_base else None,
             "eval": self.eval.model_dump(mode="json"),

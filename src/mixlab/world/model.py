@@ -1,24 +1,32 @@
 """The world's base model: a tiny Llama (transformers, random init) pretrained briefly on the world corpus.
 
-The pretraining stage gives the model the world's raw knowledge and skills; it is done once and cached by
-the hash of its recipe (``WorldModelSpec``), so every study and every re-run starts from the same base.
+The pretraining stage (``mixlab.world.pretrain``) gives the model the world's raw knowledge and skills. Its
+result depends on the machine: pretraining is chaotic, and the rounding of another CPU's kernels (or BLAS)
+grows over a thousand optimizer steps into a different model, one that learns some abilities faster and
+others slower (measured: the quickstart's "adding C raises code avg" was +0.95 on one base and +0.69 on a
+base pretrained with AVX2 kernels instead of AVX-512; float64 pretraining does not prevent it). A study's
+conclusions are about its base model, as a real study's are about its pretrained checkpoint, so mixlab
+**ships the default base** (``world/base/``, 4 MB, built once by ``python -m mixlab.world.model ship``):
+every machine starts from the same weights, and what differs between machines is only fine-tuning's
+rounding, which acts like another seed. Another recipe (``mixlab quickstart --pretrain-tokens``, other sizes)
+is pretrained here once and cached by the hash of its recipe (``WorldModelSpec``); its base then differs
+from one machine to another.
 
-Measured on 2 CPU cores (see README): the default recipe pretrains in about a minute.
+Measured on 2 CPU cores: the default recipe pretrains in about 75 seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import math
 import os
-import random
-import time
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mixlab.artifacts import atomic_write_json, content_hash, source_bytes
+from mixlab.artifacts import content_hash, source_bytes
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +57,10 @@ class WorldModelSpec:
     """Seed of initialisation, corpus and data order."""
 
     def key(self) -> str:
-        """The recipe, what the world generates and the pretraining code: a change to any builds a new base."""
-        code = hashlib.sha256(source_bytes(Path(__file__))).hexdigest()[:16]
+        """The recipe, what the world generates and the pretraining and tokenizer code: a change to any of them
+        means another base."""
+        here = Path(__file__).parent
+        code = hashlib.sha256(b"".join(source_bytes(here / f) for f in ("pretrain.py", "tokenizer.py"))).hexdigest()[:16]
         return content_hash({"world_model": asdict(self), "world": world_fingerprint(), "code": code}, 12)
 
 
@@ -76,113 +86,63 @@ def default_cache_dir() -> Path:
     return Path(root)
 
 
+#: the shipped base model of the default recipe (package data)
+SHIPPED = Path(__file__).resolve().parent / "base"
+
+
+def shipped_base(spec: WorldModelSpec) -> Path | None:
+    """The shipped base folder when it was built from ``spec`` and this world, else None."""
+    meta = SHIPPED / "world_model.json"
+    if not meta.exists():
+        return None
+    return SHIPPED if json.loads(meta.read_text())["key"] == spec.key() else None
+
+
 def ensure_base_model(
     spec: WorldModelSpec | None = None,
     cache_dir: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Return the folder of the pretrained world base model, building it first if it is not cached."""
+    """The folder of the world base model of ``spec``: the shipped one, a cached one, or one pretrained now."""
     spec = spec or WorldModelSpec()
+    if (shipped := shipped_base(spec)) is not None:
+        return shipped
+    if spec == WorldModelSpec():
+        log.warning("the shipped world base model was built for another version of the world; pretraining one "
+                    "here (its weights, and so a study's numbers, will differ from other machines')")
     folder = Path(cache_dir or default_cache_dir()) / f"world-base-{spec.key()}"
     if (folder / "COMPLETE").exists():
         return folder
+    from mixlab.world.pretrain import build_base_model
+
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     build_base_model(spec, tmp, progress=progress)
     if folder.exists():  # another process finished first
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     else:
         os.replace(tmp, folder)
     return folder
 
 
-def build_base_model(spec: WorldModelSpec, out_dir: Path, progress: Callable[[int, int], None] | None = None) -> Path:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+def ship_base_model(progress: Callable[[int, int], None] | None = None) -> Path:
+    """Pretrain the default recipe's base and store it as the shipped base (``world/base/``); run after a
+    change to the world's generator, its tokenizer or pretraining (a test says when)."""
+    from mixlab.world.pretrain import build_base_model
 
-    from mixlab.world.corpus import documents
-    from mixlab.world.tokenizer import train_tokenizer
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    docs = list(documents(int(spec.pretrain_tokens / 20), seed=spec.seed))
-    train_tokenizer(docs + _instruction_texts(spec.seed), spec.vocab_size, out_dir)
-    tok = AutoTokenizer.from_pretrained(out_dir)
-    stream = _token_stream(tok, docs)
-    torch.manual_seed(spec.seed)
-    cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads,
-        num_key_value_heads=spec.num_heads, max_position_embeddings=512, tie_word_embeddings=True,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=None,
-    )  # rope theta: transformers' default, 10,000
-    model = LlamaForCausalLM(cfg)
-    stats = _pretrain(model, stream, spec, progress)
-    model.save_pretrained(out_dir)
-    model.generation_config.save_pretrained(out_dir)
-    atomic_write_json(out_dir / "world_model.json", {
-        "spec": asdict(spec), "key": spec.key(), "parameters": sum(p.numel() for p in model.parameters()),
-        "seconds": round(time.time() - t0, 1), **stats,
-    })
-    (out_dir / "COMPLETE").write_text("ok\n")
-    return out_dir
+    spec = WorldModelSpec()
+    tmp = SHIPPED.with_name("base.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    build_base_model(spec, tmp, progress=progress)
+    (tmp / "COMPLETE").unlink(missing_ok=True)
+    shutil.rmtree(SHIPPED, ignore_errors=True)
+    os.replace(tmp, SHIPPED)
+    return SHIPPED
 
 
-def _instruction_texts(seed: int, per_ability: int = 300) -> list[str]:
-    """Instruction and answer texts (train split) so that instruction words get their own tokens."""
-    from mixlab.world.abilities import ABILITIES
+if __name__ == "__main__":  # python -m mixlab.world.model ship
+    import sys
 
-    rng = random.Random(seed + 1)
-    texts = []
-    for ability in ABILITIES.values():
-        for _ in range(per_ability):
-            item = ability.draw(rng, "train")
-            texts += [item.prompt, item.answer]
-    return texts
-
-
-def _token_stream(tok, docs: list[str]):
-    import torch
-
-    ids: list[int] = []
-    for enc in tok(docs, add_special_tokens=False).input_ids:
-        ids.extend(enc)
-        ids.append(tok.eos_token_id)  # documents end like responses do
-    return torch.tensor(ids, dtype=torch.long)
-
-
-def _pretrain(model, stream, spec: WorldModelSpec, progress) -> dict[str, float]:
-    import torch
-
-    g = torch.Generator().manual_seed(spec.seed)
-    n_seq = (len(stream) - 1) // spec.seq_len
-    chunks = stream[: n_seq * spec.seq_len].view(n_seq, spec.seq_len)
-    steps = max(1, spec.pretrain_tokens // (spec.batch_size * spec.seq_len))
-    warmup = max(1, steps // 20)
-    opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
-    )
-    model.train()
-    order = torch.randperm(n_seq, generator=g)
-    pos, loss_ema, t0 = 0, None, time.time()
-    for step in range(steps):
-        if pos + spec.batch_size > n_seq:
-            order, pos = torch.randperm(n_seq, generator=g), 0
-        batch = chunks[order[pos : pos + spec.batch_size]]
-        pos += spec.batch_size
-        loss = model(input_ids=batch, labels=batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        loss_ema = loss.item() if loss_ema is None else 0.95 * loss_ema + 0.05 * loss.item()
-        if progress:
-            progress(step + 1, steps)
-    model.eval()
-    secs = time.time() - t0
-    return {"pretrain_steps": steps, "pretrain_loss": round(float(loss_ema or 0), 4),
-            "pretrain_tokens_per_s": round(steps * spec.batch_size * spec.seq_len / secs)}
+    if sys.argv[1:] != ["ship"]:
+        raise SystemExit("usage: python -m mixlab.world.model ship   (rebuild the shipped default base model)")
+    folder = ship_base_model(lambda i, n: print(f"pretraining: {i}/{n} steps", end="\r", flush=True))
+    print(f"\nshipped base model: {folder}")
