@@ -84,6 +84,6 @@ def print_summary(study_dir: str | Path) -> None:
     direct = [e for e in effects if e.n_train == n_max and e.target == f"{e.source_type} avg" and e.source_type]
     for e in direct + headline_cross_effects(effects, types, k=3):
         print("  " + describe(e, types))
-    lines = [x for tt in scores.targets() if tt.is_average and (x := detectable_line(effects, tt.name))]
+    lines = [x for tt in scores.targets() if tt.is_average and tt.kind and (x := detectable_line(effects, tt.name))]
     if lines:
         print("power (80 %, 5 % two-sided): " + "; ".join(lines))

@@ -289,13 +289,23 @@ def headline_cross_effects(effects: Sequence[Effect], source_types: Mapping[str,
     return cross[:k]
 
 
-def detectable_line(effects: Sequence[Effect], target: str) -> str | None:
-    """``with 4 seeds this study detects effects >= 0.071 on code avg`` (80 % power, 5 % two-sided, variance
-    components averaged over the sources at the largest volume, as ``mixlab plan`` does), or None."""
+def power_estimate(effects: Sequence[Effect], target: str) -> Estimate | None:
+    """The typical comparison on ``target`` at the largest volume, for power planning: variance components
+    averaged over the sources' cross-type effects (the small effects a study is powered for; a source's
+    large direct effect varies from item to item in its own way), or over every source when types are
+    unknown."""
     if not effects:
         return None
     n_max = max(e.n_train for e in effects)
-    est = pooled([e.estimate for e in effects if e.target == target and e.n_train == n_max])
+    here = [e for e in effects if e.target == target and e.n_train == n_max]
+    cross = [e for e in here if e.source_type and e.source_type != e.target_type]
+    return pooled([e.estimate for e in (cross or here)])
+
+
+def detectable_line(effects: Sequence[Effect], target: str) -> str | None:
+    """``with 4 seeds this study detects effects >= 0.071 on code avg`` (80 % power, 5 % two-sided; see
+    ``power_estimate``), or None."""
+    est = power_estimate(effects, target)
     if est is None or not math.isfinite(mde := est.detectable()):
         return None
     return f"with {est.n_seeds} seeds this study detects effects >= {mde:.3f} on {target}"

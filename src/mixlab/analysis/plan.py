@@ -2,8 +2,8 @@
 
 The variance components a finished study measured (training noise between seeds, item-cluster noise, and
 their interaction; see ``analysis.inference``) predict the standard error of the same effects with other
-numbers of seeds and items. For each target the components are averaged over the sources' effects at the
-largest volume, and:
+numbers of seeds and items. For each target the components are averaged over the sources' cross-type effects
+at the largest volume (the small effects worth planning for; ``effects.power_estimate``), and:
 
 - *detectable now*: the smallest effect a two-sided 5 % t test finds with 80 % power at the study's size;
 - *seeds needed*: the fewest seeds that detect ``--effect``, with the items as they are and with 2x, 4x
@@ -11,7 +11,7 @@ largest volume, and:
 
 This is the power of one test; with many effects tested, the Benjamini-Hochberg adjustment asks somewhat more.
 
->>> from mixlab.analysis.inference import Estimate, pooled
+>>> from mixlab.analysis.inference import Estimate
 >>> est = Estimate(0.05, 0.02, 3.0, 4, 100, seed_var=0.0012, cluster_var=0.01, resid_var=0.05)
 >>> seeds_needed(est, 0.05, clusters=100) is not None
 True
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mixlab.analysis.inference import Estimate, pooled
+from mixlab.analysis.inference import Estimate
 
 MAX_SEEDS = 64
 
@@ -50,7 +50,7 @@ def seeds_needed(est: Estimate, effect: float, *, clusters: int | None = None, p
 
 def plan(study_dir: str | Path, effect: float | None = None, targets: Sequence[str] | None = None, *,
          power: float = 0.8, alpha: float = 0.05) -> list[PlanRow]:
-    from mixlab.analysis.effects import all_effects, study_sources
+    from mixlab.analysis.effects import all_effects, power_estimate, study_sources
     from mixlab.analysis.report import load_scores, read_sources
 
     scores = load_scores(study_dir)
@@ -58,10 +58,10 @@ def plan(study_dir: str | Path, effect: float | None = None, targets: Sequence[s
     if not effects:
         return []
     n_max = max(e.n_train for e in effects)
-    names = list(targets) if targets else [t.name for t in scores.targets() if t.is_average]
+    names = list(targets) if targets else [t.name for t in scores.targets() if t.is_average and t.kind]
     rows = []
     for name in names:
-        est = pooled([e.estimate for e in effects if e.target == name and e.n_train == n_max])
+        est = power_estimate(effects, name)
         if est is None:
             continue
         need = {m: seeds_needed(est, effect, clusters=est.n_clusters * m, power=power, alpha=alpha)
@@ -92,7 +92,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "  mixlab plan mixlab-runs/pilot --effect 0.05 --target 'code avg' --target 'chat avg'")
     p.add_argument("dir", help="a study folder with results (a finished study or a pilot)")
     p.add_argument("--effect", type=float, help="the smallest effect (on the target's scale) worth detecting")
-    p.add_argument("--target", action="append", help="an ability or '<type> avg' (default: every average)")
+    p.add_argument("--target", action="append", help="an ability or <type> avg (default: every type average)")
     p.add_argument("--power", type=float, default=0.8, help="probability of detecting it (default 0.8)")
     p.add_argument("--alpha", type=float, default=0.05, help="two-sided test level (default 0.05)")
     p.set_defaults(func=_run)

@@ -248,7 +248,7 @@ def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mappin
                 cells.append(f"<td class='{cls}'>{found_e.effect:+.3f}<br><span class='sd'>{_ci_text(lo, hi)} "
                              f"q {_q_text(found_e.q_value)}</span><br><span class='sd'>{found_e.verdict}</span></td>")
             body.append(f"<tr><td>+{html.escape(s)} ({html.escape(source_types.get(s, '?'))})</td>{''.join(cells)}</tr>")
-        lines = [x for t in targets if (x := detectable_line(effects, t))]
+        lines = [x for t in targets if t != "avg" and (x := detectable_line(effects, t))]
         power = ("<p class='note'>Power: " + "; ".join(html.escape(x) for x in lines) +
                  " (80 % power, 5 % two-sided; `mixlab plan` tells how many seeds and items a smaller effect "
                  "needs).</p>") if lines else ""
