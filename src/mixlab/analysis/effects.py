@@ -12,8 +12,9 @@ design (all subsets) the classical main effect. The inference follows the design
 - **multiplicity**: every effect of the table is one test of a family; verdicts follow Benjamini-Hochberg
   adjusted p-values (``q``) at a false discovery rate of 5 %. Intervals are the unadjusted 95 % ones.
 
-Verdict (after adjustment): ``direct`` (a clear gain on the source's own instruction type), ``transfer`` (a
-clear gain on another type), ``interference`` (a clear loss), else ``no clear effect``.
+Verdict (after adjustment): ``direct`` (a clear gain on the source's own instruction type, or on the overall
+average, which holds it), ``transfer`` (a clear gain on another type), ``interference`` (a clear loss), else
+``no clear effect``.
 
 >>> rows = [{"run_id": "b", "mixture": "none", "n_train": 0, "seed": 0, "primary": True,
 ...          "instruction_type": "chat", "ability": "x", "task": "x", "value": 0.1}]
@@ -177,8 +178,9 @@ def all_effects(scores: StudyScores, sources: Sequence[str], source_types: Mappi
            for n in scores.volumes() for src in sources for t in scores.targets()]
     out = [e for e in out if e.n_pairs and not math.isnan(e.effect)]
     qs = benjamini_hochberg([e.p_value for e in out])
-    return [replace(e, q_value=q, verdict=verdict(e.effect, q, bool(e.source_type) and e.source_type == e.target_type))
-            for e, q in zip(out, qs, strict=True)]
+    # the overall average holds the source's own type too: a gain there is direct, not transfer
+    own = [bool(e.source_type) and e.source_type in (e.target_type, "") for e in out]
+    return [replace(e, q_value=q, verdict=verdict(e.effect, q, o)) for e, q, o in zip(out, qs, own, strict=True)]
 
 
 def study_sources(scores: StudyScores) -> list[str]:

@@ -125,7 +125,8 @@ def _evaluate(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dict[str
 
 
 def _model_name(run: RunSpec) -> str:
-    base = Path(run.model).name if Path(run.model).exists() else run.model
+    path = Path(run.model)
+    base = ("world" if (path / "world_model.json").exists() else path.name) if path.exists() else run.model
     return base if run.is_base else f"{base}+{run.mixture_label}"
 
 
