@@ -16,7 +16,8 @@ kind       accepts
 ``any``    anything (an ``LM`` object passed from Python)
 =========  ====================================================================================
 
-A kind ending in ``?`` also accepts ``none`` / ``null`` (and YAML's null) as None. A declared name ending in
+A kind ending in ``?`` also accepts None (YAML's null) and, except for text, ``none`` / ``null`` as None: a
+text option keeps ``none`` (an MMLU ``split`` named none, a chat template named none). A declared name ending in
 ``*`` stands for every name with that prefix (``judge_arg_*``: options passed on to the judge's backend).
 
 >>> typed_options({"shots": "0", "chat": "yes", "chat_template": "none"},
@@ -29,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -45,7 +47,8 @@ def coerce(value: Any, kind: str) -> Any:
     """``value`` as ``kind`` (see the module table); raises ``ValueError`` saying what was expected."""
     optional = kind.endswith("?")
     base = kind.rstrip("?")
-    if value is None or (optional and isinstance(value, str) and value.strip().lower() in _NONE):
+    text_none = isinstance(value, str) and value.strip().lower() in _NONE and base != "str"  # a text stays text
+    if value is None or (optional and text_none):
         if optional or base == "any":
             return None
         raise ValueError(f"expected {_describe(base)}, got nothing")
@@ -54,6 +57,8 @@ def coerce(value: Any, kind: str) -> Any:
     if base == "str":
         if isinstance(value, str):
             return value
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)  # a YAML number where text is meant (a revision such as 20240101)
         raise ValueError(f"expected text, got {value!r}; quote it in YAML")
