@@ -24,6 +24,7 @@ VERBS = [
     ("study", "mixlab.study.cli"),
     ("report", "mixlab.analysis.cli"),
     ("plan", "mixlab.analysis.plan"),
+    ("search", "mixlab.search.cli"),
 ]
 
 DESCRIPTION = """\

@@ -152,6 +152,7 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, *, title:
                          f'<img alt="growth curves" src="{_png(img)}">')
             parts.append(_fits_html(scores))
         parts.append(_effects_html(found, scores, source_types))
+        parts.append(_search_html(study_dir, tmp))
         tplot = _training_plot(training, str(Path(tmp) / "training.png"))
         if tplot:
             parts.append("<h2>Training</h2><p class='note'>Per-source loss as logged during fine-tuning "
@@ -262,6 +263,85 @@ def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mappin
                    "highest mean against each other arm; Holm-adjusted within each target.</p>")
         out.append(f"<table>{head.format(what='best vs')}{_comparison_rows(found.best, '{c.a} vs {c.b}')}</table>")
     return "".join(out)
+
+
+def _search_html(study_dir: Path, tmp: str) -> str:
+    """The search section, from a search folder's output files (``predictions.csv``, ``search.json``)."""
+    import json
+
+    if not ((study_dir / "predictions.csv").exists() and (study_dir / "search.json").exists()):
+        return ""
+    meta = json.loads((study_dir / "search.json").read_text())
+    with open(study_dir / "predictions.csv", encoding="utf-8", newline="") as f:
+        preds = [r for r in csv.DictReader(f) if r["target"] == "objective"]
+    rec = meta["recommendation"]
+    out = [f"<h2>Search</h2><p>Objective <b>{html.escape(meta['objective']['text'])}</b> over "
+           f"{len(preds)} candidates ({html.escape(meta['candidates'])}) at {meta['total']} rows, "
+           f"{meta['training_runs']} fine-tuning runs. Recommended: <b>{html.escape(rec['mixture'])}</b>, predicted "
+           f"{rec['predicted']:.3f} (95% interval {rec['lo']:.3f} to {rec['hi']:.3f}) by the "
+           f"{html.escape(rec['surrogate'])} surrogate, whose leave-one-mixture-out error is {rec['cv_rmse']:.3f}"]
+    if meta.get("seed_noise_objective"):
+        out.append(f"; the objective's seed-to-seed standard deviation is {meta['seed_noise_objective']:.3f}")
+    out.append(".</p>")
+    rows = "".join(f"<tr><td>{html.escape(t)}</td><td>{html.escape(v['chosen'])}</td><td>{v['cv_rmse']:.4f}</td>"
+                   f"<td>{v['mixtures']}</td><td class='note'>{html.escape(', '.join(f'{k} {e:.4f}' for k, e in v['tried'].items()))}</td></tr>"
+                   for t, v in meta["surrogates"].items())
+    out.append("<table><tr><th>target</th><th>surrogate</th><th>cv error</th><th>mixtures</th><th>tried</th></tr>"
+               f"{rows}</table>")
+    img = _search_plot(meta, preds, str(Path(tmp) / "search.png"))
+    if img:
+        out.append("<p class='note'>Left: the predicted objective over the simplex of the three sources, the "
+                   "trained mixtures as dots, the recommendation as a star. Right: each trained mixture's observed "
+                   "objective against its prediction with that mixture held out.</p>"
+                   f'<img alt="search" src="{_png(img)}">')
+    return "".join(out)
+
+
+def _search_plot(meta: Mapping[str, Any], preds: Sequence[Mapping[str, str]], path: str) -> str | None:
+    aliases = meta["sources"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    ax = axes[0]
+    if len(aliases) == 3:
+        def xy(sh: Sequence[float]) -> tuple[float, float]:
+            _, c, p = sh
+            return c + p / 2, p * math.sqrt(3) / 2
+
+        pts = [xy([float(r[f"share_{a}"]) for a in aliases]) for r in preds]
+        z = [float(r["predicted"]) for r in preds]
+        sc = ax.tricontourf([p[0] for p in pts], [p[1] for p in pts], z, levels=14, cmap="viridis")
+        fig.colorbar(sc, ax=ax, shrink=0.8, label="predicted objective")
+        runs = [xy([r["shares"].get(a, 0.0) for a in aliases]) for r in meta["runs"]]
+        ax.scatter([p[0] for p in runs], [p[1] for p in runs], c="white", edgecolors="black", s=28, label="trained")
+        best = xy([meta["recommendation"]["shares"][a] for a in aliases])
+        ax.scatter([best[0]], [best[1]], marker="*", s=220, c="red", edgecolors="black", label="recommended")
+        for (x, y), name in zip([(0, 0), (1, 0), (0.5, math.sqrt(3) / 2)], aliases, strict=True):
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(0, -12 if y == 0 else 5), ha="center")
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.legend(loc="upper right", fontsize=7)
+    else:
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{len(aliases)} sources: no ternary map", ha="center")
+    ax2 = axes[1]
+    loo = [r for r in meta.get("loo_objective", []) if r.get("predicted_held_out") is not None]
+    if loo:
+        o = [r["observed"] for r in loo]
+        p = [r["predicted_held_out"] for r in loo]
+        ax2.scatter(p, o, s=18)
+        lo, hi = min(o + p), max(o + p)
+        ax2.plot([lo, hi], [lo, hi], color="gray", lw=0.8, ls="--")
+        ax2.set_xlabel("predicted (mixture held out)")
+        ax2.set_ylabel("observed (mean over its runs)")
+        ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _methods_html(found: StudyEffects) -> str:

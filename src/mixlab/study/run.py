@@ -58,7 +58,7 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
         folder.mkdir(parents=True)
         atomic_write_json(folder / "run.json", {**run.to_dict(), "environment": environment()})
         model_dir = run.model if run.is_base else _train(run, folder, sources_cache)
-        rows, items = _evaluate(run, model_dir, folder)
+        rows, items = evaluate_model(run, model_dir, folder)
         atomic_write_jsonl(folder / "item_scores.jsonl", items)
         atomic_write_jsonl(folder / "scores.jsonl", rows)
         atomic_write_text(folder / COMPLETE, run.identity() + "\n")  # last: the run is whole
@@ -108,7 +108,9 @@ def _loaded_sources(run: RunSpec, cache: dict[str, Any] | None, load_sources: An
     return out
 
 
-def _evaluate(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def evaluate_model(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Score ``model_dir`` with ``run``'s evaluation (per-item records under ``folder/eval``): score rows and
+    item rows, both with the run's design coordinates."""
     from mixlab.eval.backends import load_lm
     from mixlab.eval.run import evaluate
     from mixlab.eval.suites import build_suites

@@ -1,0 +1,268 @@
+"""Surrogates: predict a target (or the objective) at any mixture from the runs trained so far.
+
+Three families, chosen per target by leave-one-mixture-out cross-validation (every run of one mixture held out
+at a time; the error is against that mixture's mean over its runs):
+
+- ``law``: the Data Mixing Laws form (Ye et al. 2024), ``y = c + k * exp(t . r)`` over the share vector ``r``:
+  ``k + 2`` parameters, the best with few runs;
+- ``gp``: a Gaussian process on the simplex (Matern 5/2 plus a noise term learned from repeated and nearby
+  runs); its interval shrinks where runs are;
+- ``trees``: gradient-boosted trees (LightGBM, RegMix's choice; scikit-learn's histogram boosting when LightGBM
+  is not installed, said in ``search.json``), only with enough mixtures (``TREES_MIN``).
+
+An optional prior (``prior``, e.g. the merge proxy's score of each mixture) enters as a linear term fitted
+first; the GP or the trees then model what the prior leaves. Intervals: the GP's posterior for ``gp``; for ``law``
+and ``trees``, the prediction +- a t quantile times the cross-validated error (the same width everywhere).
+
+>>> X = np.array([[1 - t, t] for t in np.linspace(0, 1, 9)])     # nine mixtures of two sources
+>>> y = 0.2 + 0.6 * X[:, 1] ** 2
+>>> fit = choose(X, y, families=("law", "gp"))
+>>> fit.name, fit.cv_rmse < 0.005, sorted(fit.tried)
+('gp', True, ['gp', 'law'])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from scipy.special import stdtrit
+
+log = logging.getLogger(__name__)
+
+TREES_MIN = 12  # fewer mixtures than this: trees are not tried (they cannot be fitted meaningfully)
+FAMILIES = ("law", "gp", "trees")
+
+
+class Surrogate(Protocol):
+    name: str
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Surrogate: ...
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean and, where the model has one, the standard deviation of the mean (else None)."""
+        ...
+
+
+# ----------------------------------------------------------------------------------- the mixing law
+class MixingLaw:
+    """``y = c + k exp(t . r)``, least squares from several starts (scipy)."""
+
+    name = "law"
+
+    def __init__(self, start: np.ndarray | None = None) -> None:
+        self.start = start  # fitted parameters to start from (CV folds), instead of several starts
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MixingLaw:
+        from scipy.optimize import least_squares
+
+        d = X.shape[1]
+        best = None
+        scale = float(np.ptp(y)) or 1.0
+        rng = np.random.default_rng(0)
+        starts = [np.zeros(d), *(rng.normal(0, 2, d) for _ in range(3))]
+        if self.start is not None:
+            starts = [self.start[2:]]
+
+        def resid(p: np.ndarray) -> np.ndarray:
+            return p[0] + p[1] * np.exp(np.clip(X @ p[2:], -30, 30)) - y
+
+        def jac(p: np.ndarray) -> np.ndarray:  # analytic: 20x fewer evaluations than finite differences
+            e = np.exp(np.clip(X @ p[2:], -30, 30))
+            return np.column_stack([np.ones(len(y)), e, (p[1] * e)[:, None] * X])
+
+        for t0 in starts:
+            p0 = np.concatenate([[float(np.min(y)), scale], t0]) if self.start is None else self.start
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = least_squares(resid, p0, jac=jac, method="trf", max_nfev=500)
+            if best is None or res.cost < best.cost:
+                best = res
+        assert best is not None
+        self.params = best.x
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, None]:
+        p = self.params
+        return p[0] + p[1] * np.exp(np.clip(X @ p[2:], -30, 30)), None
+
+
+# ------------------------------------------------------------------------------ Gaussian process
+class GaussianProcess:
+    """scikit-learn's GP: constant x Matern(5/2) + white noise, inputs on the simplex, targets standardised."""
+
+    name = "gp"
+
+    def __init__(self, kernel: Any = None) -> None:
+        self.kernel = kernel  # a fitted kernel: reuse its hyperparameters instead of optimising (CV folds)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        if self.kernel is not None:
+            self.gp = GaussianProcessRegressor(self.kernel, normalize_y=True, optimizer=None)
+        else:
+            kernel = (ConstantKernel(1.0, (1e-3, 1e3))
+                      * Matern(length_scale=0.5, length_scale_bounds=(0.05, 10.0), nu=2.5)
+                      + WhiteKernel(0.1, (1e-6, 1.0)))
+            self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes on tiny data; the CV error says how good it is
+            self.gp.fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, sd = self.gp.predict(X, return_std=True)
+        noise = self.gp.kernel_.k2.noise_level * float(self.gp._y_train_std) ** 2  # the white term, in y units
+        return mean, np.sqrt(np.maximum(sd**2 - noise, 0.0))  # the mean's uncertainty, not a new run's
+
+    @property
+    def noise_sd(self) -> float:
+        return math.sqrt(self.gp.kernel_.k2.noise_level) * float(self.gp._y_train_std)
+
+
+# ---------------------------------------------------------------------------------------- trees
+class BoostedTrees:
+    """LightGBM when installed (RegMix's choice), else scikit-learn's histogram gradient boosting."""
+
+    name = "trees"
+
+    def __init__(self) -> None:
+        self.library = "lightgbm"
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> BoostedTrees:
+        try:
+            import lightgbm
+
+            self.model = lightgbm.LGBMRegressor(n_estimators=200, learning_rate=0.05, num_leaves=8,
+                                                min_child_samples=2, verbose=-1, random_state=0, n_jobs=1)
+        except ImportError:
+            from sklearn.ensemble import HistGradientBoostingRegressor
+
+            self.library = "scikit-learn HistGradientBoosting (lightgbm not installed)"
+            self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=8,
+                                                       min_samples_leaf=2, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, None]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(self.model.predict(X), dtype=np.float64), None
+
+
+def make(name: str) -> Surrogate:
+    families: dict[str, type[Surrogate]] = {"law": MixingLaw, "gp": GaussianProcess, "trees": BoostedTrees}
+    return families[name]()
+
+
+# ------------------------------------------------------------------------------ prior + selection
+@dataclass
+class Fit:
+    """A surrogate fitted on every run, with its cross-validated error and out-of-fold predictions."""
+
+    name: str
+    model: Any
+    cv_rmse: float
+    n_mixtures: int
+    uses_prior: bool = False
+    prior_coef: tuple[float, float] = (0.0, 0.0)
+    oof: dict[int, float] = field(default_factory=dict)  # mixture index -> prediction with it held out
+    tried: dict[str, float] = field(default_factory=dict)  # family -> its cv error
+
+    def predict(self, X: np.ndarray, prior: np.ndarray | None = None, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and the ``level`` interval at ``X``."""
+        mean, sd = self.model.predict(X)
+        if self.uses_prior:
+            assert prior is not None
+            mean = mean + self.prior_coef[0] + self.prior_coef[1] * prior
+        if sd is not None:
+            half = float(stdtrit(1e9, 0.5 + level / 2)) * sd
+        else:
+            half = np.full(len(mean), float(stdtrit(max(self.n_mixtures - 1, 1), 0.5 + level / 2)) * self.cv_rmse)
+        return mean, mean - half, mean + half
+
+
+def _group_means(groups: np.ndarray, y: np.ndarray) -> dict[int, float]:
+    return {int(g): float(y[groups == g].mean()) for g in np.unique(groups)}
+
+
+def _fit_one(name: str, X: np.ndarray, y: np.ndarray, prior: np.ndarray | None,
+             kernel: Any = None) -> tuple[Any, tuple[float, float]]:
+    coef = (0.0, 0.0)
+    target = y
+    if prior is not None:
+        A = np.column_stack([np.ones(len(prior)), prior])
+        sol, *_ = np.linalg.lstsq(A, y, rcond=None)
+        coef = (float(sol[0]), float(sol[1]))
+        target = y - A @ sol
+    model = GaussianProcess(kernel) if name == "gp" else MixingLaw(kernel) if name == "law" else make(name)
+    return model.fit(X, target), coef
+
+
+def _predict_one(model: Any, coef: tuple[float, float], X: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    mean, _ = model.predict(X)
+    if prior is not None:
+        mean = mean + coef[0] + coef[1] * prior
+    return mean
+
+
+def cross_validate(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                   prior: np.ndarray | None = None) -> tuple[float, dict[int, float]]:
+    """Leave-one-mixture-out RMSE against each held-out mixture's mean, and the out-of-fold predictions."""
+    means = _group_means(groups, y)
+    oof = {}
+    # a GP's hyperparameters are fitted once on every run and kept in the folds (one linear solve per mixture
+    # instead of an optimisation), and the law's folds start from its fit on every run (one local fit instead
+    # of several starts): this slightly favours both; their errors are still measured on mixtures they did not see
+    warm = _fit_one(name, X, y, prior)[0] if name in ("gp", "law") else None
+    kernel = warm.gp.kernel_ if name == "gp" else warm.params if name == "law" else None
+    for g in means:
+        train = groups != g
+        if len(np.unique(groups[train])) < 2:
+            return float("inf"), {}
+        model, coef = _fit_one(name, X[train], y[train], None if prior is None else prior[train], kernel)
+        x = X[groups == g][:1]
+        oof[g] = float(_predict_one(model, coef, x, None if prior is None else prior[groups == g][:1])[0])
+    err = np.array([oof[g] - means[g] for g in means])
+    return float(np.sqrt(np.mean(err**2))), oof
+
+
+def choose(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, prior: np.ndarray | None = None,
+           families: Sequence[str] = FAMILIES) -> Fit:
+    """The family (with and without ``prior``) with the lowest cross-validated error, refitted on all runs."""
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    n_mix = len(np.unique(groups))
+    tried: dict[str, tuple[float, dict[int, float]]] = {}
+    for name in families:
+        if name == "trees" and n_mix < TREES_MIN:
+            continue
+        if name == "law" and n_mix < X.shape[1] + 3:  # fewer mixtures than parameters + 1: not identifiable
+            continue
+        tried[name] = cross_validate(name, X, y, groups)
+        if prior is not None and name != "law":  # the law's exponential is unstable on residuals near zero
+            tried[f"{name}+prior"] = cross_validate(name, X, y, groups, prior)
+    if not tried:
+        tried["gp"] = cross_validate("gp", X, y, groups)
+    best = min(tried, key=lambda k: tried[k][0])
+    base, _, with_prior = best.partition("+")
+    model, coef = _fit_one(base, X, y, prior if with_prior else None)
+    return Fit(best, model, tried[best][0], n_mix, bool(with_prior), coef, tried[best][1],
+               {k: v[0] for k, v in tried.items()})
+
+
+def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
+    """EI of maximising: ``E[max(f - best - xi, 0)]`` under a normal posterior."""
+    from scipy.special import ndtr
+
+    sd = np.maximum(sd, 1e-12)
+    z = (mean - best - xi) / sd
+    return (mean - best - xi) * ndtr(z) + sd * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)

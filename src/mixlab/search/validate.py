@@ -1,0 +1,172 @@
+"""``mixlab search validate DIR --against GRID``: how good were a search's predictions and recommendation?
+
+The grid study (a ``simplex`` study of the same sources, total and evaluation, every point trained with
+several seeds) is the truth. For every target and the objective:
+
+- **rank correlation** (Spearman, Kendall) of the search's prediction against the grid's mean over seeds, over
+  the mixtures both have;
+- the **noise ceiling**: the same correlation between two of the grid's own seeds (mean over seed pairs) —
+  what no predictor can beat, since one seed's ranking is itself noisy;
+- for the objective, the **top-1 regret**: the best grid mixture's observed objective minus the observed
+  objective of the recommended mixture, against the seed spread (the median standard deviation of the
+  objective over seeds): a regret inside it is as good as the grid can tell.
+
+With ``proxy.csv`` (``--proxy merge``), the merge proxy's own rank correlation is reported too.
+
+>>> round(spearman([1, 2, 3, 4], [10, 20, 40, 30]), 2)
+0.8
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mixlab.errors import MixlabError
+
+
+def _ranks(x: Sequence[float]) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return np.asarray(rankdata(x), dtype=np.float64)
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    if len(a) < 3:
+        return float("nan")
+    ra, rb = _ranks(a), _ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def kendall(a: Sequence[float], b: Sequence[float]) -> float:
+    from scipy.stats import kendalltau
+
+    if len(a) < 3:
+        return float("nan")
+    return float(kendalltau(a, b).statistic)
+
+
+@dataclass
+class TargetCheck:
+    target: str
+    mixtures: int
+    spearman: float
+    kendall: float
+    ceiling_spearman: float
+    ceiling_kendall: float
+
+
+@dataclass
+class Validation:
+    checks: list[TargetCheck] = field(default_factory=list)
+    recommended: str = ""
+    best: str = ""
+    regret: float = float("nan")
+    seed_spread: float = float("nan")
+    proxy_spearman: float | None = None
+    training_runs: int = 0
+    grid_runs: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{'target':<16} {'mixtures':>8} {'spearman':>9} {'kendall':>8} {'ceiling (spearman / kendall)':>30}"]
+        for c in self.checks:
+            out.append(f"{c.target:<16} {c.mixtures:>8} {c.spearman:>9.3f} {c.kendall:>8.3f} "
+                       f"{c.ceiling_spearman:>14.3f} / {c.ceiling_kendall:.3f}")
+        out.append(f"recommended {self.recommended}; best in the grid {self.best}; top-1 regret {self.regret:.4f} "
+                   f"(seed spread of the objective {self.seed_spread:.4f}: "
+                   f"{'within' if self.regret <= self.seed_spread else 'beyond'} it)")
+        if self.proxy_spearman is not None:
+            out.append(f"merge proxy alone: spearman {self.proxy_spearman:.3f} on the objective")
+        share = f" ({self.training_runs / self.grid_runs:.0%} of the grid's {self.grid_runs})" if self.grid_runs else ""
+        out.append(f"the search trained {self.training_runs} runs{share}")
+        return out
+
+
+def _read_predictions(path: Path) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            out[r["target"]][r["mixture"]] = float(r["predicted"])
+    return out
+
+
+def validate(search_dir: str | Path, grid_dir: str | Path) -> Validation:
+    import json
+
+    from mixlab.analysis.scores import StudyScores
+    from mixlab.search.objective import Objective
+    from mixlab.study.store import read_items, read_results
+
+    search_dir, grid_dir = Path(search_dir), Path(grid_dir)
+    for need in (search_dir / "predictions.csv", search_dir / "search.json", grid_dir / "results.csv"):
+        if not need.exists():
+            raise MixlabError(f"{need} not found: run `mixlab search run` (and the grid study) first")
+    meta = json.loads((search_dir / "search.json").read_text())
+    preds = _read_predictions(search_dir / "predictions.csv")
+    grid = StudyScores(read_results(grid_dir), read_items(grid_dir))
+    obj = Objective(tuple(meta["objective"]["targets"]), tuple(meta["objective"]["weights"]), meta["objective"]["text"])
+    total = meta.get("total")
+    # grid values per mixture and seed, at the search's total
+    per_seed: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for run, (mix, n, seed) in grid.coords.items():
+        if mix == "none" or (total and n != total):
+            continue
+        vals = {t.name: grid.value(run, t) for t in grid.targets()}
+        vals["objective"] = obj.value(vals)
+        for name, v in vals.items():
+            per_seed[name][mix][seed] = v
+    result = Validation(training_runs=int(meta.get("training_runs", 0)),
+                        grid_runs=sum(1 for m, n, _ in grid.coords.values() if m != "none" and (not total or n == total)))
+    for name in preds:
+        truth = {m: float(np.mean(list(s.values()))) for m, s in per_seed.get(name, {}).items()}
+        common = [m for m in preds[name] if m in truth]
+        if len(common) < 3:
+            continue
+        p, o = [preds[name][m] for m in common], [truth[m] for m in common]
+        cs, ck = _ceiling(per_seed[name], common)
+        result.checks.append(TargetCheck(name, len(common), spearman(p, o), kendall(p, o), cs, ck))
+    truth_obj = {m: float(np.mean(list(s.values()))) for m, s in per_seed.get("objective", {}).items()}
+    rec = meta["recommendation"]["mixture"]
+    if truth_obj:
+        result.best = max(truth_obj, key=lambda m: truth_obj[m])
+        result.recommended = rec
+        result.regret = truth_obj[result.best] - truth_obj.get(rec, float("nan"))
+        spreads = [float(np.std(list(s.values()), ddof=1)) for s in per_seed["objective"].values() if len(s) > 1]
+        result.seed_spread = float(np.median(spreads)) if spreads else float("nan")
+    proxy_file = search_dir / "proxy.csv"
+    if proxy_file.exists() and truth_obj:
+        with open(proxy_file, newline="", encoding="utf-8") as f:
+            prox = {r["mixture"]: float(r["value"] or "nan") for r in csv.DictReader(f) if r["target"] == "objective"}
+        common = [m for m in prox if m in truth_obj and math.isfinite(prox[m])]
+        result.proxy_spearman = spearman([prox[m] for m in common], [truth_obj[m] for m in common])
+    return result
+
+
+def _ceiling(by_mix: dict[str, dict[int, float]], mixtures: Sequence[str]) -> tuple[float, float]:
+    """Mean rank correlation between the grid's seeds, over every pair of seeds."""
+    seeds = sorted(set.intersection(*(set(by_mix[m]) for m in mixtures)))
+    s_vals, k_vals = [], []
+    for a, b in itertools.combinations(seeds, 2):
+        xa, xb = [by_mix[m][a] for m in mixtures], [by_mix[m][b] for m in mixtures]
+        s, k = spearman(xa, xb), kendall(xa, xb)
+        if math.isfinite(s):
+            s_vals.append(s)
+        if math.isfinite(k):
+            k_vals.append(k)
+    return (float(np.mean(s_vals)) if s_vals else float("nan"), float(np.mean(k_vals)) if k_vals else float("nan"))
+
+
+def as_dict(v: Validation) -> dict[str, Any]:
+    return {"checks": [c.__dict__ for c in v.checks], "recommended": v.recommended, "best": v.best,
+            "regret": v.regret, "seed_spread": v.seed_spread, "proxy_spearman": v.proxy_spearman,
+            "training_runs": v.training_runs, "grid_runs": v.grid_runs}
