@@ -223,8 +223,10 @@ def cross_validate(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
     # a GP's hyperparameters are fitted once on every run and kept in the folds (one linear solve per mixture
     # instead of an optimisation), and the law's folds start from its fit on every run (one local fit instead
     # of several starts): this slightly favours both; their errors are still measured on mixtures they did not see
-    warm = _fit_one(name, X, y, prior)[0] if name in ("gp", "law") else None
-    kernel = warm.gp.kernel_ if name == "gp" else warm.params if name == "law" else None
+    kernel: Any = None
+    if name in ("gp", "law"):
+        warm: Any = _fit_one(name, X, y, prior)[0]
+        kernel = warm.gp.kernel_ if name == "gp" else warm.params
     for g in means:
         train = groups != g
         if len(np.unique(groups[train])) < 2:
