@@ -121,7 +121,9 @@ def contrast(scores: StudyScores, pairs: Mapping[int, Sequence[tuple[str, str]]]
 
     Paired and clustered over items when the item store covers every run; run-level otherwise.
     """
-    seeds = sorted(pairs)
+    seeds = sorted(s for s in pairs if pairs[s])
+    if not seeds:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, 0, note="no seed holds both arms"), "runs"
     runs = sorted({r for s in seeds for p in pairs[s] for r in p})
     view = scores.item_view(runs, target) if runs else None
     if view is not None:
@@ -253,7 +255,8 @@ def best_arm_comparisons(scores: StudyScores, n_train: int | None = None) -> lis
         if len(means) < 2:
             continue
         best = max(means, key=lambda m: means[m])
-        group = [compare_arms(scores, best, m, t, n) for m in sorted(means, key=lambda m: -means[m]) if m != best]
+        group = [c for m in sorted(means, key=lambda m: -means[m]) if m != best
+                 and math.isfinite((c := compare_arms(scores, best, m, t, n)).estimate.value)]
         qs = holm([c.estimate.p_value for c in group])
         out += [replace(c, q_value=q) for c, q in zip(group, qs, strict=True)]
     return out
