@@ -128,7 +128,7 @@ def report(result, args: argparse.Namespace, n_params: int) -> None:
     tok_s = statistics.median(r["tokens_per_s"] for r in windows)  # trainable tokens per second
     # Per-token model FLOPs from the run's own data: all tokens vs trainable tokens, and attention spans.
     from mixlab.data.load import load_source
-    from mixlab.train.tokenize import encode_examples
+    from mixlab.data.tokenize import encode_examples
 
     tok = AutoTokenizer.from_pretrained(Path(result.out_dir).parent / "model")
     enc = encode_examples(load_source(Path(result.out_dir).parent / "data.json").examples, tok,

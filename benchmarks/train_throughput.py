@@ -82,7 +82,7 @@ def trainable_tokens(model_dir: Path, data: Path, max_length: int) -> int:
     from transformers import AutoTokenizer
 
     from mixlab.data.load import load_source
-    from mixlab.train.tokenize import encode_examples
+    from mixlab.data.tokenize import encode_examples
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     enc = encode_examples(load_source(data).examples, tok, max_length=max_length)

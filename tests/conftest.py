@@ -44,6 +44,14 @@ def smollm2_dir(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def smol_tok(smollm2_dir: Path):
+    """The real SmolLM2 tokenizer (with its chat template)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
     """A random-init 2-layer Llama with SmolLM2's real tokenizer and chat template, saved as an HF folder."""
     import torch

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mixlab.data.tokenize import EncodedExample, encode_examples
 from mixlab.errors import MixlabError
-from mixlab.train.tokenize import EncodedExample, encode_examples
+from mixlab.mix.cache import load_mixture_tokens
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,6 @@ def _manifest_id(folder: Path) -> str | None:
 def _from_token_cache(folder: Path, tokenizer: Any, template: str, max_length: int, stats: DataStats,
                       progress: bool, cache_dir: str | None) -> list[EncodedExample] | None:
     if not (folder / "selection.npy").is_file() or not (folder / "manifest.json").is_file():
-        return None
-    try:
-        from mixlab.mix.cache import load_mixture_tokens
-    except ImportError:  # a checkout without the mixture layer: tokenize the rows here
         return None
     tokens = load_mixture_tokens(folder, tokenizer, template, max_length=max_length, progress=progress,
                                  cache_dir=cache_dir)

@@ -265,10 +265,10 @@ def _setup(spec: TrainSpec, progress_bars: bool) -> _Setup:
     from accelerate import PartialState
     from accelerate.utils import set_seed
 
+    from mixlab.data.tokenize import resolve_template, template_id, tokenizer_fingerprint
     from mixlab.train import model as M
     from mixlab.train.data import load_encoded
     from mixlab.train.loop import TokenLoss, supports_keep_mask
-    from mixlab.train.tokenize import resolve_template, template_id, tokenizer_fingerprint
 
     for name in spec.report_to:  # a missing logger fails now, not after the model has loaded
         require(name, "tracking", f"report_to: {name}")
@@ -337,7 +337,7 @@ def _export_fn(s: _Setup, spec: TrainSpec) -> Callable[[Path], None]:
         sd = {k[len("model."):]: v for k, v in state_dict.items() if k.startswith("model.")}
         inner.save_pretrained(folder, state_dict=sd, safe_serialization=True)
         tok = s.tokenizer
-        from mixlab.train.tokenize import NAMED_TEMPLATES
+        from mixlab.data.tokenize import NAMED_TEMPLATES
 
         if spec.template in NAMED_TEMPLATES:  # evaluation then formats prompts the way training did
             tok.chat_template = NAMED_TEMPLATES[spec.template]
