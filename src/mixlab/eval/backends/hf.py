@@ -517,7 +517,7 @@ def _load_model(folder: Path, opts: TransformersOptions, device: str, dtype: Any
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": opts.trust_remote_code,
                               "attn_implementation": "sdpa"}
     if opts.gguf_file:  # its float weights, dequantized once and cached: the same tensors, loaded fast
-        from mixlab.gguf_cache import dequantized
+        from mixlab.train.gguf_cache import dequantized
 
         copy = dequantized(folder, opts.gguf_file)
         if copy is None:
