@@ -44,8 +44,9 @@ from mixlab.mix.amounts import apportion, source_order  # noqa: E402
 from mixlab.mix.build import compose  # noqa: E402
 from mixlab.mix.cache import TokenCache, ensure_cache  # noqa: E402
 from mixlab.mix.sources import examples_hash  # noqa: E402
+from mixlab.paths import data_dir  # noqa: E402
 
-SHARED = Path(os.environ.get("MIXLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = data_dir() or REPO.parent / "shared" / "data"
 SHARES = {"alpaca": 0.4, "code": 0.3, "p3": 0.3}
 
 

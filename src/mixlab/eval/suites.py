@@ -11,11 +11,11 @@ suites declares, listing the valid ones: a typo never does nothing. Options shar
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mixlab import paths
 from mixlab.errors import MixlabError
 from mixlab.eval.task import Task
 from mixlab.registry import Registry
@@ -109,7 +109,7 @@ def build_suites(names: list[str], **options: Any) -> list[Task]:
 
 def data_dir(option: str | Path | None) -> Path:
     """Where benchmark files live: the option, else ``$MIXLAB_DATA_DIR``; a clear error otherwise."""
-    value = option or os.environ.get("MIXLAB_DATA_DIR")
+    value = option or paths.data_dir()
     if not value:
         raise MixlabError(
             "this suite reads benchmark files: pass --data-dir DIR (the folder with humaneval/, mmlu/, ...) "

@@ -125,7 +125,7 @@ def build_mixture(
             the manifest counts trainable tokens. Needed by ``tokens`` amounts.
         template: the training template name (default ``chat``: the tokenizer's chat template).
         cache_dir: cache folder for token caches and dedup / decontamination masks (default
-            ``$MIXLAB_CACHE_DIR`` or ``~/.cache/mixlab/tokens``).
+            ``$MIXLAB_CACHE/tokens``, default ``~/.cache/mixlab/tokens``).
         loaded: already-loaded sources by name (load once with ``load_sources``, build many); sources not
             in it are loaded here.
         verbose: print the composition actually built.

@@ -39,6 +39,7 @@ from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.data.example import Example
 from mixlab.data.tokenize import EncodedExample, encode_examples, template_id, tokenizer_fingerprint
 from mixlab.errors import MixlabError
+from mixlab.paths import token_cache_dir
 
 DEFAULT_MAX_LENGTH = 2048
 DEFAULT_TEMPLATE = "chat"
@@ -47,9 +48,8 @@ _CHUNK = 256  # examples per tokenizer call: big enough for the Rust batch path,
 
 
 def default_cache_dir() -> Path:
-    """``$MIXLAB_CACHE_DIR`` or ``~/.cache/mixlab/tokens``."""
-    env = os.environ.get("MIXLAB_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "mixlab" / "tokens"
+    """``$MIXLAB_CACHE/tokens`` (default ``~/.cache/mixlab/tokens``; see ``mixlab.paths``)."""
+    return token_cache_dir()
 
 
 def tokenizer_record(tokenizer: Any, template: str | None) -> dict[str, str]:

@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "dataset-name, none")
     b.add_argument("--cache-dir", type=Path, default=None,
                    help="cache folder: token caches, dedup / decontamination masks "
-                        "(default $MIXLAB_CACHE_DIR or ~/.cache/mixlab/tokens)")
+                        "(default $MIXLAB_CACHE/tokens, ~/.cache/mixlab/tokens)")
     b.add_argument("--quiet", action="store_true", help="do not print the composition or progress")
     b.set_defaults(func=_build)
 
