@@ -26,9 +26,12 @@ install-dev: $(BIN)/python
 demo: install
 	$(BIN)/mixlab quickstart --out $(OUT) $(ARGS)
 
+# the layers of docs/architecture.md (import contracts in pyproject.toml), then the tests
 test: install-dev
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests -q -rs --durations=15
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
