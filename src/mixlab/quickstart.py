@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from mixlab.cli import finish_study
-    from mixlab.study.runner import run_study
+    from mixlab.study.run_study import run_study
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     world = {"pretrain_tokens": args.pretrain_tokens} if args.pretrain_tokens else None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from mixlab.errors import MixlabError
 
 if TYPE_CHECKING:
-    from mixlab.study.runner import StudyResult
+    from mixlab.study.run_study import StudyResult
     from mixlab.study.spec import StudySpec
 
 EPILOG = """\
@@ -73,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction, finish: Finish | None = None) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mixlab.study.runner import run_study
+    from mixlab.study.run_study import run_study
     from mixlab.study.spec import StudySpec
 
     spec = StudySpec.from_yaml(args.spec)
@@ -116,8 +116,8 @@ def _expand(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from mixlab.study.run import is_complete, run_dir
-    from mixlab.study.runner import load_runs
+    from mixlab.study.run_one import is_complete, run_dir
+    from mixlab.study.run_study import load_runs
 
     runs = load_runs(args.dir)
     counts = {"complete": 0, "failed": 0, "unfinished": 0, "not started": 0}
@@ -132,8 +132,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _run_one(args: argparse.Namespace) -> int:
-    from mixlab.study.run import run_one
-    from mixlab.study.runner import load_runs
+    from mixlab.study.run_one import run_one
+    from mixlab.study.run_study import load_runs
 
     runs = {r.run_id: r for r in load_runs(args.dir)}
     if args.run_id not in runs:
@@ -144,7 +144,7 @@ def _run_one(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from mixlab.study.runner import collect
+    from mixlab.study.run_study import collect
 
     done, missing = collect(args.dir)
     print(f"results.csv: {done} complete runs collected, {missing} not complete")

@@ -17,7 +17,7 @@ from typing import Any
 
 from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.study.executor import make_executor
-from mixlab.study.run import RunOutcome, is_complete, run_dir
+from mixlab.study.run_one import RunOutcome, is_complete, run_dir
 from mixlab.study.spec import RunSpec, StudySpec, expand, source_types
 from mixlab.study.store import (
     concat,
