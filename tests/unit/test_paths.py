@@ -27,7 +27,7 @@ def test_cache_root_is_mixlab_cache_else_xdg_else_home(clean_env, tmp_path):
 
 
 def test_every_cache_lives_under_the_one_root(clean_env, tmp_path):
-    from mixlab.mix.cache import default_cache_dir
+    from mixlab.mix.token_cache import default_cache_dir
     from mixlab.train.gguf_cache import cache_root as gguf_root
     from mixlab.world.model import default_cache_dir as world_root
 

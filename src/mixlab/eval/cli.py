@@ -144,7 +144,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     log.info("loaded %s in %.1f s; chat template %s", args.model, time.perf_counter() - started,
              lm.identity().get("template"))
     if not args.no_cache:
-        from mixlab.eval.cache import CachedLM
+        from mixlab.eval.lm_cache import CachedLM
 
         lm = CachedLM(lm, args.cache or Path(args.out) / "cache.sqlite")
     rows = evaluate(lm, tasks, args.out, limit=args.limit, on_task=_task_logger())

@@ -1,7 +1,7 @@
 """Training data in: a built mixture folder, its ``train.jsonl``, or any file ``mixlab data`` reads.
 
 A built mixture (``train.jsonl`` + ``manifest.json`` + ``selection.npy``) is read through the mixture
-layer's token cache (``mixlab.mix.cache.load_mixture_tokens``), so a study that trains many mixtures of the
+layer's token cache (``mixlab.mix.token_cache.load_mixture_tokens``), so a study that trains many mixtures of the
 same sources tokenizes each source once. Anything else is loaded with ``mixlab.data.load_source`` and
 tokenized here. Rows that cannot be converted, examples cut before their response and (with
 ``on_overflow: drop``) over-long examples are all counted in ``DataStats``; nothing is dropped silently.
@@ -17,7 +17,7 @@ from typing import Any
 
 from mixlab.data.tokenize import EncodedExample, encode_examples
 from mixlab.errors import MixlabError
-from mixlab.mix.cache import load_mixture_tokens
+from mixlab.mix.token_cache import load_mixture_tokens
 
 log = logging.getLogger(__name__)
 

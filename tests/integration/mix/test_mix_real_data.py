@@ -12,7 +12,7 @@ import yaml
 from mix_real_helpers import real_spec
 
 from mixlab.mix.build import MixtureWarning, build_mixture
-from mixlab.mix.cache import load_mixture_tokens
+from mixlab.mix.token_cache import load_mixture_tokens
 from mixlab.mix.design import subsets, volume_ladder
 from mixlab.mix.spec import MixtureSpec
 from spec_examples import ISSUE_SPEC
@@ -101,7 +101,7 @@ def test_code_alpaca_is_decontaminated_against_humaneval(tmp_path, shared_data, 
 
 
 def test_real_tokens_budget_and_cache(tmp_path, shared_data, real_sources, smollm2_tokenizer, monkeypatch):
-    import mixlab.mix.cache as cache_mod
+    import mixlab.mix.token_cache as cache_mod
 
     spec = real_spec(shared_data, [{"name": "alpaca", "tokens": 20_000}, {"name": "code", "count": 300}],
                      max_length=1024)

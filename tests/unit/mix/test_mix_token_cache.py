@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from mix_helpers import make_tokenizer
 
-from mixlab.mix import cache as cache_mod
+from mixlab.mix import token_cache as cache_mod
 from mixlab.mix.build import build_mixture
-from mixlab.mix.cache import gather, load_mixture_tokens
+from mixlab.mix.token_cache import gather, load_mixture_tokens
 from mixlab.mix.spec import MixtureSpec
 
 

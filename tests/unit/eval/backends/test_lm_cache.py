@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from mixlab.eval.backends.dummy import DummyLM
-from mixlab.eval.cache import CachedLM
+from mixlab.eval.lm_cache import CachedLM
 from mixlab.eval.lm import GenerationRequest as GR
 from mixlab.eval.lm import LoglikelihoodRequest as LR
 
