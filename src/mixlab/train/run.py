@@ -243,7 +243,7 @@ def _resolve_length(spec: TrainSpec, config: Any) -> TrainSpec:
 
 
 def _plan(spec: TrainSpec, encoded: list[Any]) -> tuple[Any, list[int]]:
-    from mixlab.train.batching import build_plan
+    from mixlab.train.batch_plan import build_plan
 
     assert spec.max_length is not None  # filled by _resolve_length
     lengths = [len(e) for e in encoded]
@@ -390,7 +390,7 @@ def _lora_save_hook(models: list[Any], weights: list[dict[str, Any]], _dir: str)
 
 
 def _micro_batches(s: _Setup, spec: TrainSpec, step: list[tuple[int, ...]], pad_id: int) -> list[Any]:
-    from mixlab.train.batching import split_step
+    from mixlab.train.batch_plan import split_step
     from mixlab.train.collate import collate
 
     acc = s.accelerator

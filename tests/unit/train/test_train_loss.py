@@ -8,7 +8,7 @@ import torch
 
 from mixlab.data.example import Example, Message
 from mixlab.data.tokenize import encode_examples
-from mixlab.train.batching import pack_rows
+from mixlab.train.batch_plan import pack_rows
 from mixlab.train.collate import collate
 from mixlab.train.loop import TokenLoss, run_step, supports_keep_mask
 
