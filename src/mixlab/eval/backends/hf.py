@@ -147,6 +147,7 @@ class TransformersLM:
         self._core = model.get_base_model() if hasattr(model, "get_base_model") else model
         self._decoder = self._core.base_model if self._core.base_model is not self._core else None
         self._head = self._core.get_output_embeddings()
+        self._cache_arg = _cache_keyword(self._core)
         n_params = sum(p.numel() for p in model.parameters())
         self.num_threads = options.num_threads or (1 if n_params < 50_000_000 else None)
 
@@ -295,7 +296,8 @@ class TransformersLM:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config)
         out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                         position_ids=pos.to(self.device), past_key_values=cache, use_cache=True, logits_to_keep=1)
+                         position_ids=pos.to(self.device), use_cache=True, logits_to_keep=1,
+                         **{self._cache_arg: cache})
         logits = out.logits[:, -1, :]
         next_pos = pos[:, -1] + 1
         mask = mask.to(self.device)
@@ -323,13 +325,22 @@ class TransformersLM:
             step_ids = torch.tensor([[generated[a][-1]] for a in active], device=self.device)
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
             out = self.model(input_ids=step_ids, attention_mask=mask, position_ids=next_pos[:, None].to(self.device),
-                             past_key_values=cache, use_cache=True)
+                             use_cache=True, **{self._cache_arg: cache})
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
         return [cut_at_stop(self._decode(g), j.request.stop) for g, j in zip(generated, jobs, strict=True)]
 
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def _cache_keyword(model: Any) -> str:
+    """The forward argument that takes the KV cache: ``cache`` (transformers 5.x renamed it; the old
+    ``past_key_values`` warns) or ``past_key_values`` (older releases, whose ``**kwargs`` would silently
+    swallow an unknown ``cache=`` and generate without one)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 @dataclass(frozen=True)
