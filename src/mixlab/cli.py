@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -72,7 +73,14 @@ def finish_study(result: Any, spec: Any, *, report: bool = True) -> int:
     return code
 
 
+#: the dependencies' own progress bars are off in every mixlab command, whose output is mixlab's progress
+#: (their documented switches; set one to 0 to see those bars again)
+QUIET_LIBRARIES = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    for name, value in QUIET_LIBRARIES.items():
+        os.environ.setdefault(name, value)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
