@@ -42,8 +42,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from mixlab.data.load import data_files, load_source  # noqa: E402
 from mixlab.mix.amounts import apportion, source_order  # noqa: E402
 from mixlab.mix.build import compose  # noqa: E402
-from mixlab.mix.token_cache import TokenCache, ensure_cache  # noqa: E402
 from mixlab.mix.sources import examples_hash  # noqa: E402
+from mixlab.mix.token_cache import TokenCache, ensure_cache  # noqa: E402
 from mixlab.paths import data_dir  # noqa: E402
 
 SHARED = data_dir() or REPO.parent / "shared" / "data"

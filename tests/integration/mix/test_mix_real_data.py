@@ -12,9 +12,9 @@ import yaml
 from mix_real_helpers import real_spec
 
 from mixlab.mix.build import MixtureWarning, build_mixture
-from mixlab.mix.token_cache import load_mixture_tokens
 from mixlab.mix.design import subsets, volume_ladder
 from mixlab.mix.spec import MixtureSpec
+from mixlab.mix.token_cache import load_mixture_tokens
 from spec_examples import ISSUE_SPEC
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ from mix_helpers import make_tokenizer
 
 from mixlab.mix import token_cache as cache_mod
 from mixlab.mix.build import build_mixture
-from mixlab.mix.token_cache import gather, load_mixture_tokens
 from mixlab.mix.spec import MixtureSpec
+from mixlab.mix.token_cache import gather, load_mixture_tokens
 
 
 @pytest.fixture
