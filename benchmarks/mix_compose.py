@@ -42,10 +42,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from mixlab.data.load import data_files, load_source  # noqa: E402
 from mixlab.mix.amounts import apportion, source_order  # noqa: E402
 from mixlab.mix.build import compose  # noqa: E402
-from mixlab.mix.cache import TokenCache, ensure_cache  # noqa: E402
 from mixlab.mix.sources import examples_hash  # noqa: E402
+from mixlab.mix.token_cache import TokenCache, ensure_cache  # noqa: E402
+from mixlab.paths import data_dir  # noqa: E402
 
-SHARED = Path(os.environ.get("MIXLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = data_dir() or REPO.parent / "shared" / "data"
 SHARES = {"alpaca": 0.4, "code": 0.3, "p3": 0.3}
 
 
@@ -70,7 +71,7 @@ def real_caches(tokenizer_dir: Path, cache_dir: Path, p3_rows: int) -> dict[str,
 
 def resample(cache: TokenCache, n: int, seed: int) -> TokenCache:
     """``n`` rows drawn with replacement from ``cache`` (real lengths), as a new in-memory cache."""
-    from mixlab.mix.cache import gather
+    from mixlab.mix.token_cache import gather
 
     rows = np.random.default_rng(seed).integers(0, len(cache), size=n)
     ids, trained, offsets = gather([cache], np.zeros(n, dtype=np.int64), rows)

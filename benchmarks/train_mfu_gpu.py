@@ -31,10 +31,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from mixlab.paths import data_dir  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SHARED = Path(os.environ.get("MIXLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = data_dir() or REPO.parent / "shared" / "data"
 TOKENIZER = SHARED / "smollm2_135m_instruct_gguf"
 DATA = SHARED / "alpaca_en_demo_1k" / "alpaca_en_demo.json.gz"
 
@@ -128,7 +130,7 @@ def report(result, args: argparse.Namespace, n_params: int) -> None:
     tok_s = statistics.median(r["tokens_per_s"] for r in windows)  # trainable tokens per second
     # Per-token model FLOPs from the run's own data: all tokens vs trainable tokens, and attention spans.
     from mixlab.data.load import load_source
-    from mixlab.train.tokenize import encode_examples
+    from mixlab.data.tokenize import encode_examples
 
     tok = AutoTokenizer.from_pretrained(Path(result.out_dir).parent / "model")
     enc = encode_examples(load_source(Path(result.out_dir).parent / "data.json").examples, tok,

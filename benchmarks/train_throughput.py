@@ -37,12 +37,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from mixlab.paths import data_dir  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-SHARED = Path(os.environ.get("MIXLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = data_dir() or REPO.parent / "shared" / "data"
 TOKENIZER = SHARED / "smollm2_135m_instruct_gguf"
 DATA = SHARED / "alpaca_en_demo_1k" / "alpaca_en_demo.json.gz"
 LR = 1e-4
@@ -82,7 +84,7 @@ def trainable_tokens(model_dir: Path, data: Path, max_length: int) -> int:
     from transformers import AutoTokenizer
 
     from mixlab.data.load import load_source
-    from mixlab.train.tokenize import encode_examples
+    from mixlab.data.tokenize import encode_examples
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     enc = encode_examples(load_source(data).examples, tok, max_length=max_length)

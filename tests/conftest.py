@@ -1,7 +1,7 @@
 """Shared fixtures: where the real data lives, and tiny real models.
 
 Real data and the real SmolLM2 model are read from ``../shared/data`` beside the repository (or
-``$MIXLAB_SHARED_DATA``). Tests that need it are skipped, and the skip is reported by ``-ra``, when absent.
+``$MIXLAB_DATA_DIR``). Tests that need it are skipped, and the skip is reported by ``-ra``, when absent.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from mixlab.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("MIXLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = data_dir() or REPO.parent / "shared" / "data"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,7 +32,7 @@ def repo_root() -> Path:
 def shared_data() -> Path:
     """The folder of real data files (``../shared/data``)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder not found ({SHARED_DATA}); set MIXLAB_SHARED_DATA")
+        pytest.skip(f"shared data folder not found ({SHARED_DATA}); set MIXLAB_DATA_DIR")
     return SHARED_DATA
 
 
@@ -41,6 +43,14 @@ def smollm2_dir(shared_data: Path) -> Path:
     if not (d / SMOLLM2_FILE).exists():
         pytest.skip("SmolLM2 GGUF not found in shared data")
     return d
+
+
+@pytest.fixture(scope="session")
+def smol_tok(smollm2_dir: Path):
+    """The real SmolLM2 tokenizer (with its chat template)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2_dir)
 
 
 @pytest.fixture(scope="session")

@@ -72,8 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mixlab.study.cli import finish
-    from mixlab.study.runner import run_study
+    from mixlab.cli import finish_study
+    from mixlab.study.run_study import run_study
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     world = {"pretrain_tokens": args.pretrain_tokens} if args.pretrain_tokens else None
@@ -81,4 +81,4 @@ def _run(args: argparse.Namespace) -> int:
     print(f"mixlab quickstart: {spec.design} of A (chat), C (code), P (nlp) x volumes {list(spec.volumes or [])} "
           f"x seeds {list(spec.seeds)} -> {args.out}")
     result = run_study(spec, args.out, workers=args.workers)
-    return finish(result, spec)
+    return finish_study(result, spec)

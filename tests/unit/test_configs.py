@@ -114,7 +114,7 @@ def test_accelerate_config_parses_and_leaves_accumulation_to_mixlab(path: Path):
 @pytest.mark.parametrize("path", sorted((CONFIGS / "lm_eval").glob("*.yaml")), ids=lambda p: p.name)
 def test_lm_eval_task_config_loads_in_lm_eval(path: Path, tmp_path: Path, needs_data: Path):
     pytest.importorskip("lm_eval", reason="lm-eval is not installed (the dev extra)")
-    from lm_eval.tasks import TaskManager
+    from lm_eval.tasks import TaskManager, get_task_dict
 
     from mixlab.eval.lm_eval_bridge import write_task_dir
 
@@ -125,5 +125,6 @@ def test_lm_eval_task_config_loads_in_lm_eval(path: Path, tmp_path: Path, needs_
         _exists(data_file, path, "data file")
     manager = TaskManager(include_path=str(folder), include_defaults=False)
     assert name in manager.all_tasks
-    task = manager.load([name])["tasks"][name]
+    # TaskManager.load since lm-eval 0.4.12; get_task_dict before it (deprecated after)
+    task = (manager.load([name])["tasks"] if hasattr(manager, "load") else get_task_dict([name], manager))[name]
     assert yaml.safe_load(text)["output_type"] == task.OUTPUT_TYPE and len(task.eval_docs) > 0

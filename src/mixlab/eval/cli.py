@@ -37,7 +37,7 @@ examples:
   mixlab eval --backend openai --model NAME --model-arg base_url=http://localhost:8000/v1 --suite gsm8k ...
 """
 
-#: sub-actions under ``mixlab eval``: (name, module exposing ``add_parser``); missing modules are skipped
+#: sub-actions under ``mixlab eval``: (name, module exposing ``add_parser``)
 SUB_ACTIONS = [("code", "mixlab.eval.code.cli"), ("judge", "mixlab.eval.judge.cli")]
 
 
@@ -60,11 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the model-call cache")
     p.set_defaults(func=_run_eval)
     actions = p.add_subparsers(dest="eval_action", metavar="ACTION", required=False)
-    for name, module in SUB_ACTIONS:
-        try:
-            importlib.import_module(module).add_parser(actions)
-        except ImportError as exc:  # another part of eval/ not installed yet: say so, keep the rest working
-            log.warning("mixlab eval %s is not available yet (%s); skipped", name, exc)
+    for _name, module in SUB_ACTIONS:
+        importlib.import_module(module).add_parser(actions)
     _add_lm_eval_parser(actions)
 
 
@@ -147,7 +144,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     log.info("loaded %s in %.1f s; chat template %s", args.model, time.perf_counter() - started,
              lm.identity().get("template"))
     if not args.no_cache:
-        from mixlab.eval.cache import CachedLM
+        from mixlab.eval.lm_cache import CachedLM
 
         lm = CachedLM(lm, args.cache or Path(args.out) / "cache.sqlite")
     rows = evaluate(lm, tasks, args.out, limit=args.limit, on_task=_task_logger())

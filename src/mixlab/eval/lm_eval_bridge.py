@@ -155,7 +155,7 @@ def hf_model(model: str, *, batch_size: int = 32, **options: Any) -> Any:
     _offline()
     from lm_eval.models.huggingface import HFLM
 
-    from mixlab.eval.backends.hf import _has_tokenizer, adapter_base, gguf_location
+    from mixlab.eval.backends.hf_loading import _has_tokenizer, adapter_base, gguf_location
 
     gguf_file = options.pop("gguf_file", None)
     adapter = Path(model) if (Path(model) / "adapter_config.json").is_file() else None

@@ -24,6 +24,8 @@ from typing import Any
 
 from mixlab.artifacts import atomic_write_jsonl, atomic_write_text, canonical_json, content_hash
 from mixlab.eval.lm import LM
+from mixlab.eval.sandbox.limits import PROCESS
+from mixlab.eval.sandbox.pool import PROGRAMS_RUN
 from mixlab.eval.stats import Score, combine_means
 from mixlab.eval.task import Task, TaskResult
 
@@ -53,7 +55,9 @@ def evaluate(
     per_item: list[dict[str, Any]] = []
     summaries: dict[str, Any] = {}
     for task in tasks:
+        weak_before = PROGRAMS_RUN[PROCESS]
         result = task.evaluate(lm, limit=limit)
+        _count_weak_isolation(result, PROGRAMS_RUN[PROCESS] - weak_before)
         rows.extend(score_rows(result, model=model, template=template))
         per_item.extend(item_rows(result))
         summaries[result.task] = task_summary(result)
@@ -68,6 +72,14 @@ def evaluate(
         write_scores(out_dir, rows)
         write_summary(out_dir, ident, summaries, rows)
     return rows
+
+
+def _count_weak_isolation(result: TaskResult, programs: int) -> None:
+    """A task whose code ran in the sandbox's weaker process tier says so: a counted degradation, and the tier
+    in its config (``summary.json``)."""
+    if programs:
+        result.counts["weak_isolation"] = result.counts.get("weak_isolation", 0) + programs
+        result.config["sandbox_isolation"] = PROCESS
 
 
 def task_summary(result: TaskResult) -> dict[str, Any]:

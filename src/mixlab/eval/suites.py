@@ -11,11 +11,11 @@ suites declares, listing the valid ones: a typo never does nothing. Options shar
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mixlab import paths
 from mixlab.errors import MixlabError
 from mixlab.eval.task import Task
 from mixlab.registry import Registry
@@ -61,16 +61,16 @@ _lazy("gsm8k", "mixlab.eval.tasks.gsm8k:gsm8k_suite", "GSM8K math word problems,
 _lazy("bbh", "mixlab.eval.tasks.bbh:bbh_suite", "BIG-Bench Hard, 27 tasks with chain-of-thought prompts, exact match",
       {"tasks": "list?", "chat": "bool?", "max_new_tokens": "int?"})
 # Code by sandboxed execution.
-_lazy("humaneval", "mixlab.eval.code.suites:humaneval_suite", "HumanEval, sandboxed execution, pass@1 / pass@10",
+_lazy("humaneval", "mixlab.eval.code.humaneval_mbpp:humaneval_suite", "HumanEval, sandboxed execution, pass@1 / pass@10",
       _CODE)
-_lazy("mbpp", "mixlab.eval.code.suites:mbpp_suite", "MBPP, sandboxed execution, pass@1 / pass@10",
+_lazy("mbpp", "mixlab.eval.code.humaneval_mbpp:mbpp_suite", "MBPP, sandboxed execution, pass@1 / pass@10",
       {**_CODE, "shots": "int?"})
 # Chat and alignment by LLM judge; verifiable instruction following.
-_lazy("mt_bench", "mixlab.eval.judge.suites:mt_bench_suite", "MT-Bench, LLM judge 1-10 (single) and pairwise",
+_lazy("mt_bench", "mixlab.eval.judge.suite_factories:mt_bench_suite", "MT-Bench, LLM judge 1-10 (single) and pairwise",
       {**_JUDGE, "mode": "str?", "baseline": "any", "baseline_answers": "str?"})
-_lazy("flask", "mixlab.eval.judge.suites:flask_suite", "FLASK skill rubrics 1-5 by LLM judge",
+_lazy("flask", "mixlab.eval.judge.suite_factories:flask_suite", "FLASK skill rubrics 1-5 by LLM judge",
       {**_JUDGE, "flask_subset": "str?"})
-_lazy("alpaca_eval", "mixlab.eval.judge.suites:alpaca_eval_suite", "AlpacaEval win rate and length-controlled win rate",
+_lazy("alpaca_eval", "mixlab.eval.judge.suite_factories:alpaca_eval_suite", "AlpacaEval win rate and length-controlled win rate",
       {**_JUDGE, "alpaca_eval_version": "int?", "baseline": "any"})
 _lazy("ifeval", "mixlab.eval.ifeval.suite:ifeval_suite", "verifiable instruction following (IFEval-style checks)",
       {"ifeval_file": "str?", "max_new_tokens": "int?"})
@@ -109,7 +109,7 @@ def build_suites(names: list[str], **options: Any) -> list[Task]:
 
 def data_dir(option: str | Path | None) -> Path:
     """Where benchmark files live: the option, else ``$MIXLAB_DATA_DIR``; a clear error otherwise."""
-    value = option or os.environ.get("MIXLAB_DATA_DIR")
+    value = option or paths.data_dir()
     if not value:
         raise MixlabError(
             "this suite reads benchmark files: pass --data-dir DIR (the folder with humaneval/, mmlu/, ...) "

@@ -17,7 +17,7 @@ _EXPORTS = {
     "build_mixture": "mixlab.mix.build",
     "MixtureWarning": "mixlab.mix.build",
     "load_sources": "mixlab.mix.sources",
-    "load_mixture_tokens": "mixlab.mix.cache",
+    "load_mixture_tokens": "mixlab.mix.token_cache",
     "export_mixture": "mixlab.mix.export",
     "design": "mixlab.mix.design",
 }

@@ -125,7 +125,7 @@ def build_mixture(
             the manifest counts trainable tokens. Needed by ``tokens`` amounts.
         template: the training template name (default ``chat``: the tokenizer's chat template).
         cache_dir: cache folder for token caches and dedup / decontamination masks (default
-            ``$MIXLAB_CACHE_DIR`` or ``~/.cache/mixlab/tokens``).
+            ``$MIXLAB_CACHE/tokens``, default ``~/.cache/mixlab/tokens``).
         loaded: already-loaded sources by name (load once with ``load_sources``, build many); sources not
             in it are loaded here.
         verbose: print the composition actually built.
@@ -172,7 +172,7 @@ def _loaded(spec: MixtureSpec, loaded: Mapping[str, LoadedSource] | None) -> dic
 def _clean(spec: MixtureSpec, sources: Mapping[str, LoadedSource], hashes: Mapping[str, str],
            cache_dir: str | Path | None) -> dict[str, dict[str, Any]]:
     """Per source: ``dedup`` mask, ``decontam`` masks by eval set, and ``any`` (rows not usable)."""
-    from mixlab.mix.cache import default_cache_dir
+    from mixlab.mix.token_cache import default_cache_dir
 
     rows = [(s.name, sources[s.name].examples) for s in spec.sources]
     order = [hashes[s.name] for s in spec.sources]
@@ -201,7 +201,7 @@ def _caches(spec: MixtureSpec, sources: Mapping[str, LoadedSource], hashes: Mapp
             template: str | None, cache_dir: str | Path | None, progress: bool) -> dict[str, Any]:
     if tokenizer is None:
         return {}
-    from mixlab.mix.cache import ensure_cache
+    from mixlab.mix.token_cache import ensure_cache
 
     return {s.name: ensure_cache(sources[s.name].examples, content_hash=hashes[s.name], tokenizer=tokenizer,
                                  template=template, max_length=spec.max_length, cache_dir=cache_dir,
@@ -283,7 +283,7 @@ def _manifest(spec: MixtureSpec, sources: Mapping[str, LoadedSource], drops: Map
         "sources": entries, "warnings": warn,
     }
     if tokenizer is not None:
-        from mixlab.mix.cache import DEFAULT_MAX_LENGTH, tokenizer_record
+        from mixlab.mix.token_cache import DEFAULT_MAX_LENGTH, tokenizer_record
 
         rec = tokenizer_record(tokenizer, template)
         manifest.update(tokenizer=rec, template_hash=rec["template_id"],

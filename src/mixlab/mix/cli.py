@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "dataset-name, none")
     b.add_argument("--cache-dir", type=Path, default=None,
                    help="cache folder: token caches, dedup / decontamination masks "
-                        "(default $MIXLAB_CACHE_DIR or ~/.cache/mixlab/tokens)")
+                        "(default $MIXLAB_CACHE/tokens, ~/.cache/mixlab/tokens)")
     b.add_argument("--quiet", action="store_true", help="do not print the composition or progress")
     b.set_defaults(func=_build)
 
@@ -55,20 +55,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     d = verbs.add_parser("design", help="expand a spec into the mixtures of a design; print or write them",
                          formatter_class=argparse.RawDescriptionHelpFormatter, description=DESIGN_HELP)
-    d.add_argument("kind", choices=("subsets", "simplex", "leave-one-out", "scale-one", "ladder", "dirichlet"))
+    d.add_argument("kind", metavar="DESIGN", help="one of the designs below (hyphens read as underscores: "
+                   "scale-one = scale_one)")
     d.add_argument("spec", type=Path, help="base mixture spec YAML")
     d.add_argument("--out", type=Path, default=None, help="write <label>.yaml per mixture and design.json here")
-    d.add_argument("--steps", type=int, default=None, help="simplex: grid steps (default 4); ladder: rungs (default 6)")
-    d.add_argument("--total", type=int, default=None, help="simplex / dirichlet: mixture rows (default: spec total)")
-    d.add_argument("--source", help="scale-one: the source (name or alias) to scale")
-    d.add_argument("--factors", default="0.25,0.5,2,4", help="scale-one: comma-separated factors (0 leaves it out)")
-    d.add_argument("--sizes", default=None, help="ladder: comma-separated sizes (overrides --start/--factor/--steps)")
-    d.add_argument("--start", type=int, default=10, help="ladder: first size (default 10)")
-    d.add_argument("--factor", type=float, default=4.0, help="ladder: growth per rung (default 4)")
-    d.add_argument("--per-source", action="store_true", help="ladder: count n on every source, not n in total")
-    d.add_argument("--n", type=int, default=20, help="dirichlet: number of mixtures (default 20)")
-    d.add_argument("--alpha", type=float, default=1.0, help="dirichlet: concentration (default 1: uniform)")
-    d.add_argument("--seed", type=int, default=0, help="dirichlet: seed of the draws (default 0)")
+    # Each flag is the design option of the same name (mixlab.mix.design.DESIGNS); unset flags keep the
+    # design's defaults.
+    d.add_argument("--steps", type=int, help="simplex: grid steps (default 4); ladder: rungs (default 6)")
+    d.add_argument("--total", type=int, help="simplex / dirichlet: mixture rows (default: spec total)")
+    d.add_argument("--source", help="scale_one: the source (name or alias) to scale")
+    d.add_argument("--factors", type=_floats, help="scale_one: comma-separated factors (default 0.25,0.5,2,4; "
+                   "0 leaves it out)")
+    d.add_argument("--sizes", type=_ints, help="ladder: comma-separated sizes (overrides --start/--factor/--steps)")
+    d.add_argument("--start", type=int, help="ladder: first size (default 10)")
+    d.add_argument("--factor", type=float, help="ladder: growth per rung (default 4)")
+    d.add_argument("--per-source", action="store_true", default=None,
+                   help="ladder: count n on every source, not n in total")
+    d.add_argument("--n", type=int, help="dirichlet: number of mixtures (default 20)")
+    d.add_argument("--alpha", type=float, help="dirichlet: concentration (default 1: uniform)")
+    d.add_argument("--seed", type=int, help="dirichlet: seed of the draws (default 0)")
     d.set_defaults(func=_design)
 
     s = verbs.add_parser("show", help="print the composition of a built mixture")
@@ -76,14 +81,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_show)
 
 
+#: ``mixlab mix design --help``; a test keeps it equal to ``mixlab.mix.design.DESIGNS`` (names and summaries),
+#: which is not imported here so that ``mixlab --help`` stays instant.
 DESIGN_HELP = """\
 designs (labels come from source aliases, e.g. alias: A):
   subsets        every subset of the sources, 'none' to 'A+C+P' (2^k mixtures)
   simplex        every share vector on a 1/steps grid (needs total)
-  leave-one-out  the full mixture and each source left out
-  scale-one      one source's amount times each factor, the others fixed
+  leave_one_out  the full mixture and each source left out
+  scale_one      one source's amount times each factor, the others fixed
   ladder         the mixture at sizes start, start*factor, ... (nested rows)
   dirichlet      n random share vectors (seeded), for regression-based search
+  single         the mixture as written (one point)
 """
 
 
@@ -128,29 +136,22 @@ def _floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
 
 
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in _floats(text)]
+
+
 def _design(args: argparse.Namespace) -> int:
     from mixlab.mix import design
     from mixlab.mix.spec import MixtureSpec
 
     spec = MixtureSpec.from_yaml(args.spec)
-    if args.kind == "subsets":
-        points = design.subsets(spec)
-    elif args.kind == "simplex":
-        points = design.simplex_grid(spec, args.steps or 4, total=args.total)
-    elif args.kind == "leave-one-out":
-        points = design.leave_one_out(spec)
-    elif args.kind == "scale-one":
-        if not args.source:
-            from mixlab.errors import MixlabError
+    chosen = design.get_design(args.kind)
+    if chosen.name == "scale_one" and not args.source:
+        from mixlab.errors import MixlabError
 
-            raise MixlabError("scale-one needs --source NAME (the source whose amount is scaled)")
-        points = design.scale_one(spec, args.source, _floats(args.factors))
-    elif args.kind == "ladder":
-        sizes = [int(x) for x in _floats(args.sizes)] if args.sizes else None
-        points = design.volume_ladder(spec, sizes=sizes, start=args.start, factor=args.factor,
-                                      steps=args.steps or 6, per_source=args.per_source)
-    else:
-        points = design.dirichlet(spec, args.n, alpha=args.alpha, seed=args.seed, total=args.total)
+        raise MixlabError("scale_one needs --source NAME (the source whose amount is scaled)")
+    options = {k: getattr(args, k) for k in chosen.options if getattr(args, k, None) is not None}
+    points = chosen.points(spec, **options)
     design.check_unique_labels(points)
     width = max((len(p.label) for p in points), default=4)
     for p in points:
@@ -166,6 +167,6 @@ def _design(args: argparse.Namespace) -> int:
         from mixlab.artifacts import atomic_write_text
 
         atomic_write_text(args.out / "design.json",
-                          json.dumps({"design": args.kind, "base": str(args.spec), "points": index}, indent=1) + "\n")
+                          json.dumps({"design": chosen.name, "base": str(args.spec), "points": index}, indent=1) + "\n")
         print(f"wrote {len(points)} specs and design.json to {args.out}")
     return 0

@@ -4,16 +4,21 @@ Every design returns ``DesignPoint`` objects, which unpack as ``(label, spec)`` 
 (what varies, for the results table). Labels are built from source aliases (``alias``, default the name),
 joined by ``+``; the empty mixture is ``none``.
 
-=====================  ==================================================  =======================
-design                 points                                              label examples
-=====================  ==================================================  =======================
-``subsets``            every subset of the sources (2^k, with ``none``)    ``none``, ``A``, ``A+C``
-``simplex_grid``       every share vector on a grid of step 1/steps        ``A50+C25+P25``
-``leave_one_out``      the full mixture and each source left out           ``A+C+P``, ``C+P``
-``scale_one``          one source's amount times each factor, others fixed ``Ax2+C+P``, ``C+P``
-``volume_ladder``      the mixture at total sizes growing x``factor``     ``A+C+P@40``
-``dirichlet``          random share vectors from a Dirichlet (seeded)      ``dir00``, ``dir01``
-=====================  ==================================================  =======================
+=================  ==================================================  =======================
+design             points                                              label examples
+=================  ==================================================  =======================
+``subsets``        every subset of the sources (2^k, with ``none``)    ``none``, ``A``, ``A+C``
+``simplex``        every share vector on a grid of step 1/steps        ``A50+C25+P25``
+``leave_one_out``  the full mixture and each source left out           ``A+C+P``, ``C+P``
+``scale_one``      one source's amount times each factor, others fixed ``Ax2+C+P``, ``C+P``
+``ladder``         the mixture at total sizes growing x``factor``      ``A+C+P@40``
+``dirichlet``      random share vectors from a Dirichlet (seeded)      ``dir00``, ``dir01``
+``single``         the mixture as written                              ``A+C+P``
+=================  ==================================================  =======================
+
+``DESIGNS`` registers each under that one name, for the mix CLI (``mixlab mix design NAME``), study specs
+(``design: NAME``) and the docs; the functions below (``simplex_grid``, ``volume_ladder``, ...) are the
+same designs with their arguments spelled out.
 
 >>> base = MixtureSpec.model_validate({"sources": [
 ...     {"name": "alpaca", "alias": "A", "path": "a.json", "fraction": 1.0},
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +43,7 @@ import numpy as np
 from mixlab.errors import MixlabError, SpecError
 from mixlab.mix.amounts import apportion, round_half_up
 from mixlab.mix.spec import MixtureSpec, SourceSpec
+from mixlab.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -270,14 +276,71 @@ def _need_total(total: int | None, design: str) -> None:
                                              "spec or pass total="])
 
 
-DESIGNS = {
-    "subsets": subsets,
-    "simplex": simplex_grid,
-    "leave-one-out": leave_one_out,
-    "scale-one": scale_one,
-    "ladder": volume_ladder,
-    "dirichlet": dirichlet,
-}
+def single(spec: MixtureSpec) -> list[DesignPoint]:
+    """The mixture as written: one point (a study of volumes and seeds of one mixture)."""
+    return [DesignPoint(label_of(spec.sources), spec, {})]
+
+
+# ------------------------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Design:
+    """A design as the mix CLI, study specs and docs name it: ``points(spec, **options)`` and what it reads."""
+
+    name: str
+    points: Callable[..., list[DesignPoint]]
+    summary: str
+    """One line for ``mixlab mix design --help`` and the docs' tables."""
+    options: tuple[str, ...] = ()
+    """The keyword options ``points`` reads (a study's ``design_options``, the CLI's flags)."""
+    volume_is_total: bool = False
+    """A study volume is the mixture's ``total`` rows (share designs), not rows per source."""
+
+
+#: every design, by its one name (``leave-one-out`` is read as ``leave_one_out``; see ``get_design``)
+DESIGNS: Registry[Design] = Registry("design")
+
+
+def get_design(name: str) -> Design:
+    """The design called ``name``; hyphens read as underscores (``scale-one`` is ``scale_one``).
+
+    >>> get_design("leave-one-out").name
+    'leave_one_out'
+    """
+    return DESIGNS.get(name.replace("-", "_"))
+
+
+def _simplex(spec: MixtureSpec, *, steps: int = 4, total: int | None = None) -> list[DesignPoint]:
+    return simplex_grid(spec, steps, total=total)
+
+
+def _scale_one(spec: MixtureSpec, *, source: str | None = None,
+               factors: Sequence[float] = (0.25, 0.5, 2, 4)) -> list[DesignPoint]:
+    if not source:
+        raise SpecError("scale_one design", ["source: needed (the source, by name or alias, whose amount is scaled)"])
+    return scale_one(spec, source, factors)
+
+
+def _ladder(spec: MixtureSpec, *, total: int | None = None, sizes: Sequence[int] | None = None, start: int = 10,
+            factor: float = 4, steps: int | None = 6, per_source: bool = False) -> list[DesignPoint]:
+    """``total``: one rung of that size (a study's volume); else the ladder of ``sizes`` or ``start``."""
+    return volume_ladder(spec, sizes=[total] if total is not None else sizes, start=start, factor=factor,
+                         steps=steps, per_source=per_source)
+
+
+for _design in (
+    Design("subsets", subsets, "every subset of the sources, 'none' to 'A+C+P' (2^k mixtures)", ("sizes",)),
+    Design("simplex", _simplex, "every share vector on a 1/steps grid (needs total)", ("steps", "total"),
+           volume_is_total=True),
+    Design("leave_one_out", leave_one_out, "the full mixture and each source left out", ("include_full",)),
+    Design("scale_one", _scale_one, "one source's amount times each factor, the others fixed",
+           ("source", "factors")),
+    Design("ladder", _ladder, "the mixture at sizes start, start*factor, ... (nested rows)",
+           ("total", "sizes", "start", "factor", "steps", "per_source"), volume_is_total=True),
+    Design("dirichlet", dirichlet, "n random share vectors (seeded), for regression-based search",
+           ("n", "alpha", "seed", "total"), volume_is_total=True),
+    Design("single", single, "the mixture as written (one point)"),
+):
+    DESIGNS.register(_design.name, _design)
 
 
 def check_unique_labels(points: Sequence[DesignPoint]) -> None:

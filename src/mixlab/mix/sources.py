@@ -13,12 +13,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mixlab.data.example import Example
 from mixlab.data.load import LoadedSource, load_source
-from mixlab.errors import MixlabError
 from mixlab.mix.spec import MixtureSpec, SourceSpec
+from mixlab.registry import Registry
+
+#: Generators of sources that are made, not read (a spec's ``world: chat``): ``(kind, seed) -> LoadedSource``.
+#: The embedded world sits beside the mixture layer, not below it, so it is named here, not imported
+#: (as the world's suite is in ``mixlab.eval.suites``); docs/architecture.md.
+GENERATORS: Registry[Callable[[str, int], LoadedSource]] = Registry("source generator")
+GENERATORS.register("world", "mixlab.world.source:load_world_source")
 
 
 def load_one(spec: MixtureSpec, src: SourceSpec) -> LoadedSource:
@@ -48,13 +54,7 @@ def renamed(loaded: LoadedSource, name: str) -> LoadedSource:
 
 
 def _load_world(kind: str, seed: int) -> LoadedSource:
-    try:
-        from mixlab.world.source import load_world_source
-    except ImportError as exc:
-        raise MixlabError(
-            f"world source '{kind}': the embedded world is not available in this installation ({exc})"
-        ) from None
-    return load_world_source(kind, seed)
+    return GENERATORS.get("world")(kind, seed)
 
 
 def examples_hash(examples: Sequence[Example]) -> str:

@@ -244,7 +244,7 @@ class MixtureSpec(BaseModel):
     def resolve(self, path: str) -> Path:
         """Resolve a path of the spec against ``base_dir`` (the spec file's folder) or the working folder.
 
-        ``~`` and environment variables (``${MIXLAB_SHARED_DATA}/...``) are expanded first.
+        ``~`` and environment variables (``${MIXLAB_DATA_DIR}/...``) are expanded first.
         """
         p = Path(os.path.expandvars(path)).expanduser()
         if p.is_absolute():

@@ -39,7 +39,7 @@ class Proxy:
 
 
 def _corner_models(study: Any, aliases: Sequence[str]) -> dict[str, Path]:
-    from mixlab.study.run import is_complete, run_dir
+    from mixlab.study.run_one import is_complete, run_dir
 
     out: dict[str, Path] = {}
     for run in study.runs:
@@ -66,7 +66,7 @@ def merge_proxy(spec: Any, study: Any, candidates: Sequence[Mixture], objective:
     """Score every candidate by its weight average (cached in ``DIR/proxy/``); write ``proxy.csv``."""
     from mixlab.analysis.scores import StudyScores
     from mixlab.search.run import run_spec_for
-    from mixlab.study.run import evaluate_model
+    from mixlab.study.run_one import evaluate_model
 
     t0 = time.time()
     aliases = list(candidates[0].aliases)

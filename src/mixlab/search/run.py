@@ -94,7 +94,7 @@ class _Study:
 
     def __init__(self, spec: StudySpec, out_dir: Path, workers: int | None, announce: Callable[[str], None]):
         from mixlab.study.executor import make_executor
-        from mixlab.study.runner import resolve_model
+        from mixlab.study.run_study import resolve_model
 
         self.spec, self.out_dir, self.announce = spec, out_dir, announce
         self.model = resolve_model(spec, announce)
@@ -104,8 +104,8 @@ class _Study:
         self.failed: list[str] = []
 
     def execute(self, runs: Sequence[RunSpec]) -> None:
-        from mixlab.study.run import is_complete
-        from mixlab.study.runner import collect
+        from mixlab.study.run_one import is_complete
+        from mixlab.study.run_study import collect
 
         self.runs += [r for r in runs if r.run_id not in {x.run_id for x in self.runs}]
         todo = [r for r in runs if not is_complete(self.out_dir, r)]

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixlab.errors import MixlabError
+
+if TYPE_CHECKING:
+    from mixlab.study.run_study import StudyResult
+    from mixlab.study.spec import StudySpec
 
 EPILOG = """\
 examples:
@@ -17,7 +23,13 @@ examples:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+#: what ``mixlab study run`` does with a finished study: ``(result, spec, report=...) -> exit code``
+Finish = Callable[..., int]
+
+
+def add_parser(sub: argparse._SubParsersAction, finish: Finish | None = None) -> None:
+    """Add ``mixlab study``. ``finish`` is called after ``study run`` (default ``print_outcome``): the study
+    layer cannot import the analysis layer above it, so the command line hands in the step that reports."""
     p = sub.add_parser(
         "study", help="run a mixture study (design x volumes x seeds), resumably",
         description="A study expands a design over mixtures, data volumes and seeds into runs; each run builds "
@@ -32,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--workers", type=int, help="runs at once (local executor; default min(2, cores))")
     run.add_argument("--executor", choices=["local", "ray", "slurm"], help="override the spec's executor")
     run.add_argument("--no-report", action="store_true", help="skip report.html")
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_run, finish=finish or print_outcome)
 
     exp = ss.add_parser("expand", help="print the runs a spec expands into and what they cost (nothing is run)",
                         description="Print the runs, then the study's cost: training tokens (measured on a sample "
@@ -61,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mixlab.study.runner import run_study
+    from mixlab.study.run_study import run_study
     from mixlab.study.spec import StudySpec
 
     spec = StudySpec.from_yaml(args.spec)
@@ -69,26 +81,20 @@ def _run(args: argparse.Namespace) -> int:
         spec = spec.model_copy(update={"executor": spec.executor.model_copy(update={"kind": args.executor})})
     out = Path(args.out or Path("mixlab-runs") / spec.name)
     result = run_study(spec, out, workers=args.workers)
-    return finish(result, spec, report=not args.no_report)
+    return args.finish(result, spec, report=not args.no_report)
 
 
-def finish(result, spec, *, report: bool = True) -> int:
-    """Print the outcome, the table and the headline effects; write the report. Exit code 1 on failures."""
-    from mixlab.analysis.cli import print_summary
-    from mixlab.analysis.report import build_report
+def print_outcome(result: StudyResult, spec: StudySpec | None = None, *, report: bool = True) -> int:
+    """Print how many runs finished, and each failure with its traceback file. Exit code 1 on failures.
 
+    What ``mixlab study run`` does after a study when nothing else is wired in; the command line
+    (``mixlab.cli.finish_study``) adds the analysis layer's table, effects and report after it.
+    """
     c = result.counts
     print(f"\n{len(result.runs)} runs: {c['done']} done, {c['cached']} already complete, {c['failed']} failed "
           f"({result.seconds:.0f} s)")
     for o in result.failed:
         print(f"  FAILED {o.run_id}: {o.error} (traceback: {result.study_dir / 'runs' / o.run_id / 'error.txt'})")
-    if c["submitted"]:
-        return 0
-    print_summary(result.study_dir)
-    if report:
-        path = build_report(result.study_dir, meta={"spec": spec.name, "seconds": round(result.seconds)})
-        print(f"report: {path}")
-    print(f"results: {result.study_dir / 'results.csv'}")
     return 1 if result.failed else 0
 
 
@@ -110,8 +116,8 @@ def _expand(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from mixlab.study.run import is_complete, run_dir
-    from mixlab.study.runner import load_runs
+    from mixlab.study.run_one import is_complete, run_dir
+    from mixlab.study.run_study import load_runs
 
     runs = load_runs(args.dir)
     counts = {"complete": 0, "failed": 0, "unfinished": 0, "not started": 0}
@@ -126,8 +132,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _run_one(args: argparse.Namespace) -> int:
-    from mixlab.study.run import run_one
-    from mixlab.study.runner import load_runs
+    from mixlab.study.run_one import run_one
+    from mixlab.study.run_study import load_runs
 
     runs = {r.run_id: r for r in load_runs(args.dir)}
     if args.run_id not in runs:
@@ -138,7 +144,7 @@ def _run_one(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from mixlab.study.runner import collect
+    from mixlab.study.run_study import collect
 
     done, missing = collect(args.dir)
     print(f"results.csv: {done} complete runs collected, {missing} not complete")

@@ -194,7 +194,7 @@ def _token_lengths(examples: list[Any], tokenizer: Any, train: Mapping[str, Any]
                    max_length: int) -> list[tuple[int, int]]:
     """(tokens, trainable tokens) per example."""
     if tokenizer is not None:
-        from mixlab.train.tokenize import encode_examples
+        from mixlab.data.tokenize import encode_examples
 
         encoded = encode_examples(examples, tokenizer, template=train.get("template", "chat"),
                                   max_length=max_length, loss_on=train.get("loss_on", "all_assistant"))

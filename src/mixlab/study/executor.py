@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from mixlab.errors import MixlabError, require
 from mixlab.registry import Registry
-from mixlab.study.run import RunOutcome, run_one
+from mixlab.study.run_one import RunOutcome, run_one
 from mixlab.study.spec import RunSpec
 
 

@@ -32,7 +32,7 @@ from mixlab.artifacts import source_bytes
 PACKAGE = Path(__file__).resolve().parents[1]
 #: the parts of mixlab whose code decides a run's scores (analysis, search and the command line do not)
 RESULT_CODE = ("data", "mix", "train", "eval", "world", "artifacts.py", "errors.py", "registry.py",
-               "study/run.py")
+               "study/run_one.py")
 LIBRARIES = ("torch", "transformers", "peft", "tokenizers", "accelerate")
 WHOLE_FILE_BYTES = 64 << 20  # files up to 64 MiB are hashed whole; larger ones by size and samples
 SAMPLE_BYTES = 1 << 20

@@ -9,7 +9,7 @@ A study spec is YAML (see ``configs/studies/``)::
         - {name: chat, alias: A, world: chat, count: 100}
         - {name: code, alias: C, world: code, count: 100}
         - {name: nlp,  alias: P, world: nlp,  count: 100}
-    design: subsets               # subsets | leave_one_out | single | simplex | scale_one | dirichlet
+    design: subsets               # a name of mixlab.mix.design.DESIGNS: subsets, leave_one_out, ...
     volumes: [100, 400]           # rows per source (nested); omit to use the amounts as written
     seeds: [0, 1]
     train: {epochs: 3, lr: 3.0e-3, batch_size: 16, max_length: 128}   # TrainSpec fields
@@ -41,11 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mixlab.artifacts import content_hash
 from mixlab.errors import MixlabError, SpecError
+from mixlab.mix.design import DESIGNS, Design, get_design
 from mixlab.mix.spec import MixtureSpec
-
-DESIGNS = ("subsets", "leave_one_out", "single", "simplex", "scale_one", "dirichlet")
-#: designs whose points are share vectors: each volume is the mixture's total rows
-SHARE_DESIGNS = ("simplex", "dirichlet")
+from mixlab.registry import UnknownNameError
 
 
 def _beside(base: Path, path: str) -> str:
@@ -101,12 +99,14 @@ class StudySpec(BaseModel):
     """Instruction type of each source alias (``{A: chat}``), to tell direct from cross-type effects; world
     sources are known without it."""
     design: str = "subsets"
-    """How the mixture expands into arms; see ``DESIGNS``."""
+    """How the mixture expands into arms: a name of ``mixlab.mix.design.DESIGNS`` (``subsets``,
+    ``leave_one_out``, ``single``, ``simplex``, ``scale_one``, ``ladder``, ``dirichlet``)."""
     design_options: dict[str, Any] = Field(default_factory=dict)
-    """Options of the design (simplex: ``steps``; scale_one: ``source``, ``factors``; dirichlet: ``n``, ``alpha``)."""
+    """Options of the design (simplex: ``steps``; scale_one: ``source``, ``factors``; dirichlet: ``n``, ``alpha``;
+    ladder: ``per_source``); each design declares the ones it reads."""
     volumes: tuple[int, ...] | None = None
     """Rows per source for every arm, nested (``None``: the amounts as written). For the share designs
-    (``simplex``, ``dirichlet``) a volume is the mixture's total rows instead."""
+    (``simplex``, ``dirichlet``, ``ladder``) a volume is the mixture's total rows instead."""
     seeds: tuple[int, ...] = (0,)
     """Seeds: each seeds both the mixture's sampling and training."""
     include_base: bool = True
@@ -121,9 +121,10 @@ class StudySpec(BaseModel):
     @field_validator("design")
     @classmethod
     def _known_design(cls, v: str) -> str:
-        if v not in DESIGNS:
-            raise ValueError(f"unknown design {v!r}; use one of {', '.join(DESIGNS)}")
-        return v
+        try:
+            return get_design(v).name
+        except UnknownNameError as exc:
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> StudySpec:
@@ -192,13 +193,20 @@ def check_study_dict(data: Any) -> list[str]:
         for k in ("model", "data", "out", "seed"):
             if k in train:
                 problems.append(f"train.{k}: set per run by the study; remove it (use the top-level field)")
-    design = data.get("design", "subsets")
-    if design not in DESIGNS:
-        problems.append(f"design: {design!r} is unknown; use one of {', '.join(DESIGNS)}")
     opts = data.get("design_options") or {}
-    if design in SHARE_DESIGNS and vols is not None and isinstance(opts, Mapping) and "total" in opts:
-        problems.append(f"design_options.total: {opts['total']!r} and volumes {vols!r} both set the mixture's size "
-                        "for a share design; keep one (volumes: several totals; total: one)")
+    try:
+        design: Design | None = get_design(str(data.get("design", "subsets")))
+    except UnknownNameError:
+        design = None
+        problems.append(f"design: {data.get('design')!r} is unknown; use one of {', '.join(DESIGNS.names())}")
+    if design is not None and isinstance(opts, Mapping):
+        unknown = sorted(set(opts) - set(design.options))
+        if unknown:
+            problems.append(f"design_options: {', '.join(unknown)} not read by the {design.name} design; it reads "
+                            f"{', '.join(design.options) or 'no options'}")
+        if design.volume_is_total and vols is not None and "total" in opts:
+            problems.append(f"design_options.total: {opts['total']!r} and volumes {vols!r} both set the mixture's "
+                            "size for a share design; keep one (volumes: several totals; total: one)")
     return problems
 
 
@@ -270,8 +278,7 @@ def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
 
     ``model`` replaces ``spec.model`` (the study resolves ``world`` to the built base model's folder).
     """
-    from mixlab.mix import design as D
-
+    design = get_design(spec.design)
     base_model = model or spec.model
     runs: list[RunSpec] = []
     seen: set[str] = set()
@@ -279,9 +286,9 @@ def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
     for seed in spec.seeds:
         for n in volumes:
             mix = spec.mixture.replace(seed=seed)
-            if n is not None and spec.design not in SHARE_DESIGNS:
+            if n is not None and not design.volume_is_total:
                 mix = mix.replace(sources=[s.with_amount("count", n, upsample=s.upsample) for s in mix.sources])
-            for point in _design_points(D, spec, mix, n):
+            for point in _design_points(design, spec, mix, n):
                 if not point.spec.sources:
                     if spec.include_base and "mix=none" not in seen:
                         seen.add("mix=none")
@@ -302,21 +309,11 @@ def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
     return runs
 
 
-def _design_points(D: Any, spec: StudySpec, mix: MixtureSpec, n: int | None) -> list[Any]:
+def _design_points(design: Design, spec: StudySpec, mix: MixtureSpec, n: int | None) -> list[Any]:
     opts = dict(spec.design_options)
-    if spec.design in SHARE_DESIGNS and n is not None:
+    if design.volume_is_total and n is not None:
         opts["total"] = n  # a volume of a share design is the mixture's total
-    if spec.design == "subsets":
-        return D.subsets(mix, **opts)
-    if spec.design == "leave_one_out":
-        return D.leave_one_out(mix, **opts)
-    if spec.design == "single":
-        return [D.DesignPoint(D.label_of(mix.sources), mix, {})]
-    if spec.design == "simplex":
-        return D.simplex_grid(mix, **opts)
-    if spec.design == "scale_one":
-        return D.scale_one(mix, **opts)
-    return D.dirichlet(mix, **opts)
+    return design.points(mix, **opts)
 
 
 def _rows_asked(mix: MixtureSpec) -> int:

@@ -3,8 +3,9 @@
 >>> from mixlab.train import TrainSpec, train                                     # doctest: +SKIP
 >>> result = train(TrainSpec(model="models/base", data="mixes/A+C", out="runs/ac", epochs=1))  # doctest: +SKIP
 
-Heavy modules (torch, transformers) load on first use, so ``import mixlab.train`` stays cheap for the
-mixture layer, which needs only ``encode_example`` / ``tokenizer_fingerprint`` / ``template_id``.
+Heavy modules (torch, transformers) load on first use, so ``import mixlab.train`` stays cheap. The
+response-only encoding of examples (templates, labels) lives in ``mixlab.data.tokenize``, which the
+mixture layer's token cache uses too.
 """
 
 from __future__ import annotations
@@ -12,27 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mixlab.train.spec import TrainSpec
-from mixlab.train.tokenize import (
-    EncodedExample,
-    encode_example,
-    encode_examples,
-    template_id,
-    tokenizer_fingerprint,
-)
 
 if TYPE_CHECKING:
     from mixlab.train.run import TrainResult
 
-__all__ = [
-    "EncodedExample",
-    "TrainResult",
-    "TrainSpec",
-    "encode_example",
-    "encode_examples",
-    "template_id",
-    "tokenizer_fingerprint",
-    "train",
-]
+__all__ = ["TrainResult", "TrainSpec", "train"]
 
 
 def train(spec: TrainSpec, **kwargs: Any) -> TrainResult:

@@ -10,7 +10,7 @@ end); transformers turns restarting positions into a block-diagonal causal mask 
 variable-length flash-attention on GPU, so packed examples never attend to each other.
 
 >>> import numpy as np
->>> from mixlab.train.tokenize import EncodedExample
+>>> from mixlab.data.tokenize import EncodedExample
 >>> a = EncodedExample(np.array([5, 6, 7]), np.array([-100, 6, 7]), 2, False, 3, "s")
 >>> b = EncodedExample(np.array([8, 9]), np.array([-100, 9]), 1, False, 2, "t")
 >>> mb = collate([a, b], [(0, 1)], {"s": 0, "t": 1}, pad_id=0, packing=True)
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mixlab.train.tokenize import IGNORE_INDEX, EncodedExample
+from mixlab.data.tokenize import IGNORE_INDEX, EncodedExample
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Training data in: a built mixture folder, its ``train.jsonl``, or any file ``mixlab data`` reads.
 
 A built mixture (``train.jsonl`` + ``manifest.json`` + ``selection.npy``) is read through the mixture
-layer's token cache (``mixlab.mix.cache.load_mixture_tokens``), so a study that trains many mixtures of the
+layer's token cache (``mixlab.mix.token_cache.load_mixture_tokens``), so a study that trains many mixtures of the
 same sources tokenizes each source once. Anything else is loaded with ``mixlab.data.load_source`` and
 tokenized here. Rows that cannot be converted, examples cut before their response and (with
 ``on_overflow: drop``) over-long examples are all counted in ``DataStats``; nothing is dropped silently.
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mixlab.data.tokenize import EncodedExample, encode_examples
 from mixlab.errors import MixlabError
-from mixlab.train.tokenize import EncodedExample, encode_examples
+from mixlab.mix.token_cache import load_mixture_tokens
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,6 @@ def _manifest_id(folder: Path) -> str | None:
 def _from_token_cache(folder: Path, tokenizer: Any, template: str, max_length: int, stats: DataStats,
                       progress: bool, cache_dir: str | None) -> list[EncodedExample] | None:
     if not (folder / "selection.npy").is_file() or not (folder / "manifest.json").is_file():
-        return None
-    try:
-        from mixlab.mix.cache import load_mixture_tokens
-    except ImportError:  # a checkout without the mixture layer: tokenize the rows here
         return None
     tokens = load_mixture_tokens(folder, tokenizer, template, max_length=max_length, progress=progress,
                                  cache_dir=cache_dir)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.errors import MixlabError, require
-from mixlab.gguf_cache import dequantized, forget_gguf
+from mixlab.train.gguf_cache import dequantized, forget_gguf
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@
 (250, 812344, 9120)
 
 The chapters: check the run folder (a finished run with the same spec is returned as is; a different one is an
-error), load tokenizer and data, plan every step, load the model, prepare it with accelerate, resume from the
-newest checkpoint, loop, save ``final/`` and write ``result.json`` last (the completion marker).
+error), prepare (``prepare.py``: tokenizer and data, the plan of every step, the model, accelerate), resume
+from the newest checkpoint, loop, save ``final/`` and write ``result.json`` last (the completion marker).
 
 Launch with several processes through ``accelerate launch`` (see ``docs/training.md``): the spec's
 ``batch_size`` is global, so the same spec learns the same thing on 1 or 8 processes.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -28,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.artifacts import atomic_write_json, content_hash
-from mixlab.errors import MixlabError, require
+from mixlab.errors import MixlabError
+from mixlab.train.prepare import Prepared, prepare
 from mixlab.train.spec import TrainSpec
 
 log = logging.getLogger(__name__)
 
 RESULT = "result.json"
-DEFAULT_MAX_LENGTH = 1024
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -118,196 +117,6 @@ def _check_out(spec: TrainSpec, identity: str) -> TrainResult | None:
     return None
 
 
-# --------------------------------------------------------------------------------------------- set-up
-
-
-@dataclass
-class _Setup:
-    spec: TrainSpec
-    """The spec with defaults that depend on the model filled in (max_length)."""
-    accelerator: Any
-    tokenizer: Any
-    encoded: list[Any]
-    stats: Any
-    plan: Any
-    step_all_tokens: list[int]
-    model: Any
-    module: Any
-    optimizer: Any
-    params: list[Any]
-    sources: list[str]
-    micro: int
-    rounds: int
-    template_id: str
-    fingerprint: str
-    model_info: dict[str, Any]
-
-
-def _mixed_precision(spec: TrainSpec) -> str:
-    import torch
-
-    if spec.precision == "fp32":
-        return "no"
-    if spec.precision == "bf16":
-        return "bf16"
-    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-
-
-def _accelerator(spec: TrainSpec, world: int, micro: int, rounds: int) -> Any:
-    import torch
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    mp = _mixed_precision(spec)
-    state = AcceleratorState._shared_state
-    if world == 1 and state and state.get("_mixed_precision") not in (None, mp):
-        # Several runs in one process (a study): accelerate keeps one global state; a single-process run may
-        # reset it so that precision can differ between runs.
-        AcceleratorState._reset_state()
-    acc = Accelerator(mixed_precision=mp, gradient_accumulation_steps=rounds, cpu=not torch.cuda.is_available())
-    if acc.gradient_accumulation_steps != rounds:
-        raise MixlabError(
-            f"the accelerate configuration sets gradient_accumulation_steps={acc.gradient_accumulation_steps}, but "
-            f"mixlab derives it from batch_size {spec.batch_size} / (micro_batch_size {micro} x {world} "
-            f"processes) = {rounds}; remove it from the accelerate config (DeepSpeed JSON: \"auto\") and set "
-            "batch_size / micro_batch_size in the train spec instead"
-        )
-    _fill_deepspeed(acc, spec, micro, rounds, world)
-    return acc
-
-
-def _fill_deepspeed(acc: Any, spec: TrainSpec, micro: int, rounds: int, world: int) -> None:
-    """DeepSpeed reads batch sizes from its config; mixlab prepares no data loader, so fill the "auto"s here."""
-    plugin = getattr(acc.state, "deepspeed_plugin", None)
-    if plugin is None:
-        return
-    cfg = plugin.deepspeed_config
-    for key, value in (("train_micro_batch_size_per_gpu", micro), ("gradient_accumulation_steps", rounds),
-                       ("train_batch_size", micro * rounds * world)):
-        if cfg.get(key, "auto") == "auto":
-            cfg[key] = value
-    if cfg.get("gradient_clipping", "auto") == "auto":
-        cfg["gradient_clipping"] = spec.max_grad_norm or 0.0
-
-
-def _default_attn(spec: TrainSpec) -> str:
-    import importlib.util
-
-    import torch
-
-    if spec.attn_implementation:
-        return spec.attn_implementation
-    if torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None:
-        return "flash_attention_2"
-    return "sdpa"
-
-
-def _load_model(spec: TrainSpec, src: Any, device: Any) -> Any:
-    import torch
-
-    from mixlab.train import model as M
-
-    quant = M.qlora_config() if spec.qlora else None
-    low_precision = (spec.lora or spec.qlora) and _mixed_precision(spec) == "bf16"
-    dtype = torch.bfloat16 if low_precision else torch.float32
-    model = M.load_causal_lm(src, init=spec.init, seed=spec.seed, dtype=dtype,
-                             attn_implementation=_default_attn(spec), revision=spec.revision,
-                             quantization_config=quant)
-    if spec.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if spec.lora or spec.qlora:
-        import torch as _t
-
-        _t.manual_seed(spec.seed)  # LoRA A matrices are random: seed them
-        model = M.add_lora(model, r=spec.lora_r, alpha=spec.lora_alpha, dropout=spec.lora_dropout,
-                           target=spec.lora_target, qlora=spec.qlora)
-        if spec.gradient_checkpointing:
-            model.enable_input_require_grads()
-    if hasattr(model, "config"):
-        model.config.use_cache = False
-    model.train()
-    return model
-
-
-def _resolve_length(spec: TrainSpec, config: Any) -> TrainSpec:
-    """Fill the default max_length (1024, or the model's limit when lower); refuse one above the limit."""
-    from mixlab.train.model import position_limit
-
-    limit = position_limit(config)
-    if spec.max_length is None:
-        return spec.replace(max_length=min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH))
-    if limit is not None and spec.max_length > limit:
-        raise MixlabError(f"max_length: {spec.max_length} is above the model's limit of {limit} positions "
-                          f"({type(config).__name__}); use max_length <= {limit}")
-    return spec
-
-
-def _plan(spec: TrainSpec, encoded: list[Any]) -> tuple[Any, list[int]]:
-    from mixlab.train.batching import build_plan
-
-    assert spec.max_length is not None  # filled by _resolve_length
-    lengths = [len(e) for e in encoded]
-    # A token is a target when the token before it predicts it: the first token of an example never is.
-    targets = [int(e.n_trainable - (e.labels[0] != -100)) for e in encoded]
-    kind, _ = spec.budget()
-    plan = build_plan(
-        lengths, targets, batch_size=spec.batch_size, max_length=spec.max_length, packing=spec.packing,
-        group_by_length=spec.group_by_length, seed=spec.seed,
-        epochs=(spec.epochs if spec.epochs is not None else 1.0) if kind == "epochs" else None,
-        max_steps=spec.max_steps, max_tokens=spec.max_tokens,
-    )
-    all_tokens = [sum(lengths[i] for seq in step for i in seq) for step in plan.steps]
-    return plan, all_tokens
-
-
-def _setup(spec: TrainSpec, progress_bars: bool) -> _Setup:
-    import torch
-    from accelerate import PartialState
-    from accelerate.utils import set_seed
-
-    from mixlab.train import model as M
-    from mixlab.train.data import load_encoded
-    from mixlab.train.loop import TokenLoss, supports_keep_mask
-    from mixlab.train.tokenize import resolve_template, template_id, tokenizer_fingerprint
-
-    for name in spec.report_to:  # a missing logger fails now, not after the model has loaded
-        require(name, "tracking", f"report_to: {name}")
-    # cpu=True on a machine without CUDA makes a torchrun / `accelerate launch` environment a gloo process group.
-    world = PartialState(cpu=not torch.cuda.is_available()).num_processes
-    micro = spec.micro_batch_size or max(1, math.ceil(spec.batch_size / world))
-    rounds = max(1, math.ceil(spec.batch_size / (micro * world)))
-    accelerator = _accelerator(spec, world, micro, rounds)
-    src = M.resolve_model_source(spec.model, spec.gguf_file, need_weights=spec.init == "pretrained")
-    tokenizer = M.load_tokenizer(spec.tokenizer or src.path, spec.revision, src.gguf_file)
-    resolve_template(tokenizer, spec.template)  # no chat template and none named: fail before any work
-    spec = _resolve_length(spec, M.load_config(src, spec.revision))
-    assert spec.max_length is not None
-    encoded, stats = load_encoded(spec.data, tokenizer, template=spec.template, max_length=spec.max_length,
-                                  loss_on=spec.loss_on, on_overflow=spec.on_overflow, cache_dir=spec.cache_dir,
-                                  progress=progress_bars and accelerator.is_main_process)
-    plan, all_tokens = _plan(spec, encoded)
-    set_seed(spec.seed)
-    model = _load_model(spec, src, accelerator.device)
-    trainable, total = M.count_parameters(model)
-    if not spec.qlora:  # 4-bit weights are placed on the GPU by bitsandbytes when loaded
-        model.to(accelerator.device)
-    select = supports_keep_mask(model, accelerator.device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    betas = (spec.adam_betas[0], spec.adam_betas[1])
-    optimizer = torch.optim.AdamW(params, lr=spec.peak_lr(), betas=betas, eps=spec.adam_eps,
-                                  weight_decay=spec.weight_decay)
-    module, optimizer = accelerator.prepare(TokenLoss(model, select), optimizer)
-    sources = sorted({e.source for e in encoded})
-    info = {"trainable_parameters": trainable, "parameters": total, "lora": spec.lora or spec.qlora,
-            "logits_on_trainable_only": select, "attn_implementation": _default_attn(spec),
-            "mixed_precision": accelerator.mixed_precision, "device": str(accelerator.device),
-            "processes": world, "micro_batch_size": micro, "accumulation_rounds": rounds,
-            "source": asdict(src)}
-    return _Setup(spec, accelerator, tokenizer, encoded, stats, plan, all_tokens, model, module, optimizer, params,
-                  sources, micro, rounds, template_id(tokenizer, spec.template), tokenizer_fingerprint(tokenizer),
-                  info)
-
-
 # ---------------------------------------------------------------------------------------- checkpoints
 
 
@@ -327,7 +136,7 @@ def _checkpoint_steps(spec: TrainSpec, plan: Any) -> tuple[set[int], set[int]]:
     return periodic, kept
 
 
-def _export_fn(s: _Setup, spec: TrainSpec) -> Callable[[Path], None]:
+def _export_fn(s: Prepared, spec: TrainSpec) -> Callable[[Path], None]:
     def export(folder: Path) -> None:
         acc = s.accelerator
         state_dict = acc.get_state_dict(s.module)
@@ -337,7 +146,7 @@ def _export_fn(s: _Setup, spec: TrainSpec) -> Callable[[Path], None]:
         sd = {k[len("model."):]: v for k, v in state_dict.items() if k.startswith("model.")}
         inner.save_pretrained(folder, state_dict=sd, safe_serialization=True)
         tok = s.tokenizer
-        from mixlab.train.tokenize import NAMED_TEMPLATES
+        from mixlab.data.tokenize import NAMED_TEMPLATES
 
         if spec.template in NAMED_TEMPLATES:  # evaluation then formats prompts the way training did
             tok.chat_template = NAMED_TEMPLATES[spec.template]
@@ -358,7 +167,7 @@ def _base_record(info: dict[str, Any]) -> dict[str, Any]:
     return {"name_or_path": src["path"], "path": path, "gguf_file": src["gguf_file"]}
 
 
-def _resume(spec: TrainSpec, s: _Setup, identity: str, out: Path, telemetry: Any) -> int:
+def _resume(spec: TrainSpec, s: Prepared, identity: str, out: Path, telemetry: Any) -> int:
     """Restore the newest matching checkpoint; returns the number of steps already done."""
     from mixlab.train import checkpoint as ckpt
     from mixlab.train.telemetry import truncate_metrics
@@ -389,8 +198,8 @@ def _lora_save_hook(models: list[Any], weights: list[dict[str, Any]], _dir: str)
 # ---------------------------------------------------------------------------------------------- loop
 
 
-def _micro_batches(s: _Setup, spec: TrainSpec, step: list[tuple[int, ...]], pad_id: int) -> list[Any]:
-    from mixlab.train.batching import split_step
+def _micro_batches(s: Prepared, spec: TrainSpec, step: list[tuple[int, ...]], pad_id: int) -> list[Any]:
+    from mixlab.train.batch_plan import split_step
     from mixlab.train.collate import collate
 
     acc = s.accelerator
@@ -401,7 +210,7 @@ def _micro_batches(s: _Setup, spec: TrainSpec, step: list[tuple[int, ...]], pad_
                     pad_to_multiple_of=multiple).to(acc.device) for seqs in mine]
 
 
-def _oom_error(exc: BaseException, spec: TrainSpec, s: _Setup, step: int) -> MixlabError:
+def _oom_error(exc: BaseException, spec: TrainSpec, s: Prepared, step: int) -> MixlabError:
     return MixlabError(
         f"out of memory at step {step + 1} ({type(exc).__name__}); lower micro_batch_size (now {s.micro}; "
         f"gradient accumulation keeps batch_size {spec.batch_size}), or max_length (now {spec.max_length}), "
@@ -416,7 +225,7 @@ def _cumulative(values: list[int]) -> list[int]:
     return out
 
 
-def _one_step(spec: TrainSpec, s: _Setup, step: int, lr: float, pad_id: int, telemetry: Any) -> Any:
+def _one_step(spec: TrainSpec, s: Prepared, step: int, lr: float, pad_id: int, telemetry: Any) -> Any:
     """Run optimizer step ``step`` (0-based); an out-of-memory error says which setting to change."""
     from mixlab.train.loop import is_oom, run_step
 
@@ -431,7 +240,7 @@ def _one_step(spec: TrainSpec, s: _Setup, step: int, lr: float, pad_id: int, tel
         raise
 
 
-def _save(spec: TrainSpec, s: _Setup, out: Path, done: int, identity: str, cum_train: list[int],
+def _save(spec: TrainSpec, s: Prepared, out: Path, done: int, identity: str, cum_train: list[int],
           telemetry: Any, kept: set[int]) -> str:
     from mixlab.train import checkpoint as ckpt
 
@@ -444,7 +253,7 @@ def _save(spec: TrainSpec, s: _Setup, out: Path, done: int, identity: str, cum_t
     return str(path)
 
 
-def _loop(spec: TrainSpec, s: _Setup, out: Path, identity: str, progress: Progress | None) -> dict[str, Any]:
+def _loop(spec: TrainSpec, s: Prepared, out: Path, identity: str, progress: Progress | None) -> dict[str, Any]:
     from mixlab.train.schedule import lr_at, warmup_steps
     from mixlab.train.telemetry import Telemetry
 
@@ -513,7 +322,7 @@ def train(spec: TrainSpec, *, progress: Progress | None = None, progress_bars: b
 
 def _train(spec: TrainSpec, identity: str, progress: Progress | None, progress_bars: bool) -> TrainResult:
     out = Path(spec.out)
-    s = _setup(spec, progress_bars)
+    s = prepare(spec, progress_bars)
     spec = s.spec
     acc = s.accelerator
     if acc.is_main_process:
@@ -542,7 +351,7 @@ def _train(spec: TrainSpec, identity: str, progress: Progress | None, progress_b
     return result
 
 
-def _result(spec: TrainSpec, s: _Setup, r: dict[str, Any], out: Path, final: Path, identity: str) -> TrainResult:
+def _result(spec: TrainSpec, s: Prepared, r: dict[str, Any], out: Path, final: Path, identity: str) -> TrainResult:
     kind, target = spec.budget()
     last = len(s.plan) - 1
     epochs = s.plan.step_epoch[last] if last >= 0 else 0.0
@@ -560,7 +369,7 @@ def _result(spec: TrainSpec, s: _Setup, r: dict[str, Any], out: Path, final: Pat
     )
 
 
-def _release(s: _Setup) -> None:
+def _release(s: Prepared) -> None:
     """Free the model and optimizer so that many runs fit in one process."""
     s.model = s.module = s.optimizer = None
     s.params = []

@@ -23,8 +23,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from mixlab.data.tokenize import LOSS_ON, TEMPLATE_NAMES
 from mixlab.errors import SpecError
-from mixlab.train.tokenize import LOSS_ON, TEMPLATE_NAMES
 
 SCHEDULES = ("constant", "linear", "cosine", "wsd")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -97,7 +97,7 @@ class TrainSpec:
     """Pack several examples per row of ``max_length`` tokens; positions restart per example and examples never
     attend to each other, so the loss is the same as unpacked."""
     cache_dir: str | None = None
-    """Token cache of built mixtures (default ``$MIXLAB_CACHE_DIR`` or ``~/.cache/mixlab/tokens``)."""
+    """Token cache of built mixtures (default ``$MIXLAB_CACHE/tokens``, ``~/.cache/mixlab/tokens``)."""
     group_by_length: bool = True
     """Without packing: batch examples of similar length together (less padding); order stays random across
     batches."""

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mixlab.artifacts import content_hash, source_bytes
+from mixlab.paths import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,7 @@ def world_fingerprint() -> str:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("MIXLAB_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mixlab"
-    )
-    return Path(root)
+    return cache_root()
 
 
 #: the shipped base model of the default recipe (package data)

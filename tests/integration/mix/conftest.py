@@ -31,4 +31,4 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _session_cache_env(session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Token caches and cleaning masks shared by the tests of a session, never in the user's ~/.cache."""
-    monkeypatch.setenv("MIXLAB_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("MIXLAB_CACHE", str(session_cache))

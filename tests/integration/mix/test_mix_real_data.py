@@ -12,9 +12,9 @@ import yaml
 from mix_real_helpers import real_spec
 
 from mixlab.mix.build import MixtureWarning, build_mixture
-from mixlab.mix.cache import load_mixture_tokens
 from mixlab.mix.design import subsets, volume_ladder
 from mixlab.mix.spec import MixtureSpec
+from mixlab.mix.token_cache import load_mixture_tokens
 from spec_examples import ISSUE_SPEC
 
 pytestmark = pytest.mark.integration
@@ -101,7 +101,7 @@ def test_code_alpaca_is_decontaminated_against_humaneval(tmp_path, shared_data, 
 
 
 def test_real_tokens_budget_and_cache(tmp_path, shared_data, real_sources, smollm2_tokenizer, monkeypatch):
-    import mixlab.train.tokenize as tk
+    import mixlab.mix.token_cache as cache_mod
 
     spec = real_spec(shared_data, [{"name": "alpaca", "tokens": 20_000}, {"name": "code", "count": 300}],
                      max_length=1024)
@@ -118,7 +118,7 @@ def test_real_tokens_budget_and_cache(tmp_path, shared_data, real_sources, smoll
     text = smollm2_tokenizer.decode(first.input_ids[first.labels != -100])
     assert text.endswith("<|im_end|>")  # the end token carries loss: the model learns to stop
     calls = []
-    monkeypatch.setattr(tk, "encode_examples", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(cache_mod, "encode_examples", lambda *a, **k: calls.append(1))
     bigger = real_spec(shared_data, [{"name": "alpaca", "tokens": 40_000}, {"name": "code", "epochs": 2.0}],
                        max_length=1024)
     m2 = build_mixture(bigger, tmp_path / "t2", **kw)

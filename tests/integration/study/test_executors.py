@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mixlab.study.runner import run_study
+from mixlab.study.run_study import run_study
 from mixlab.study.spec import StudySpec
 from mixlab.study.store import read_results
 

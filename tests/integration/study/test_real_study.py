@@ -44,7 +44,7 @@ def base_model(request: pytest.FixtureRequest) -> tuple[str, Path]:
 def test_the_cpu_preset_runs_end_to_end_at_tiny_scale(recipe, base_model, shared_data, tmp_path, monkeypatch,
                                                       capsys):
     kind, model = base_model
-    monkeypatch.setenv("MIXLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MIXLAB_CACHE", str(tmp_path / "cache"))
     # the random 2-layer model needs a large step to learn anything in a few steps; SmolLM2 takes the recipe's
     lr = 1e-3 if kind == "safetensors" else 2e-4 if recipe == "lora" else 5e-5
     include_base = recipe == "lora"  # the base row does not depend on the recipe: scored once per model

@@ -96,7 +96,7 @@ def test_token_cache_rows_equal_fresh_encoding_of_the_mixture_rows(small_mixture
     import numpy as np
     from transformers import AutoTokenizer
 
-    from mixlab.mix.cache import load_mixture_tokens
+    from mixlab.mix.token_cache import load_mixture_tokens
     from mixlab.train.data import DataStats, _from_file
 
     tok = AutoTokenizer.from_pretrained(smollm2_dir)

@@ -27,4 +27,4 @@ def tiny_tokenizer():
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Default cache folder of every test: a temp folder, never the user's ~/.cache."""
-    monkeypatch.setenv("MIXLAB_CACHE_DIR", str(tmp_path_factory.mktemp("mixlab-cache")))
+    monkeypatch.setenv("MIXLAB_CACHE", str(tmp_path_factory.mktemp("mixlab-cache")))

@@ -114,3 +114,48 @@ def test_dirichlet_is_seeded_and_on_the_simplex():
         assert math.isclose(sum(s.share for s in p.spec.sources), 1.0) and p.spec.total == 500
     with pytest.raises(SpecError, match="alpha"):
         dirichlet(spec, 2, alpha=[1.0, 2.0])
+
+
+def test_one_registry_names_the_designs_for_the_cli_the_study_spec_and_the_docs(repo_root):
+    import re
+
+    from mixlab.mix.cli import DESIGN_HELP
+    from mixlab.mix.design import DESIGNS, get_design
+    from mixlab.study.spec import StudySpec
+
+    names = DESIGNS.names()
+    assert set(names) == {"subsets", "simplex", "leave_one_out", "scale_one", "ladder", "dirichlet", "single"}
+    help_rows = dict(re.findall(r"^  (\w+) +(.+)$", DESIGN_HELP, re.M))
+    assert help_rows == {n: get_design(n).summary for n in names}
+    docs = (repo_root / "docs" / "mixtures.md").read_text(encoding="utf-8")
+    table = docs[docs.index("| design | function |"):docs.index("One registry, `mixlab.mix.design.DESIGNS`")]
+    assert sorted(re.findall(r"^\| `(\w+)` \| `", table, re.M)) == names
+    study_doc = (repo_root / "docs" / "study.md").read_text(encoding="utf-8")
+    listed = re.search(r"^design: subsets +# (.+)$", study_doc, re.M).group(1)  # type: ignore[union-attr]
+    assert sorted(listed.split(" | ")) == names
+    sources = [{"name": "a", "alias": "A", "world": "chat", "count": 4},
+               {"name": "b", "alias": "B", "world": "code", "count": 4}]
+    for name in names:
+        opts = {"source": "A"} if name == "scale_one" else {}
+        spec = StudySpec.model_validate({"name": "s", "model": "world", "mixture": {"sources": sources, "total": 8},
+                                         "design": name.replace("_", "-"), "design_options": opts})
+        assert spec.design == name  # one spelling, whichever the YAML used
+
+
+def test_a_study_reports_design_options_the_design_does_not_read():
+    from mixlab.study.spec import StudySpec
+
+    with pytest.raises(SpecError, match=r"design_options: stepz not read by the simplex design; it reads steps, total"):
+        StudySpec.from_dict({"name": "s", "model": "world", "design": "simplex", "design_options": {"stepz": 2},
+                             "mixture": {"total": 8, "sources": [{"name": "a", "world": "chat", "share": 1.0}]}})
+
+
+def test_a_ladder_study_scales_the_whole_mixture_to_each_volume():
+    from mixlab.study.spec import StudySpec, expand
+
+    spec = StudySpec.from_dict({"name": "s", "model": "world", "design": "ladder", "volumes": [10, 40],
+                                "mixture": {"sources": [{"name": "a", "alias": "A", "world": "chat", "count": 1},
+                                                        {"name": "b", "alias": "B", "world": "code", "count": 3}]}})
+    runs = [r for r in expand(spec) if r.mixture is not None]
+    assert [r.run_id for r in runs] == ["mix=A+B@10,n=10,seed=0", "mix=A+B@40,n=40,seed=0"]
+    assert [s.share for s in runs[1].mixture.sources] == [0.25, 0.75] and runs[1].mixture.total == 40

@@ -1,4 +1,4 @@
-"""Fixtures for the training layer's unit tests: the real SmolLM2 tokenizer and tiny data files."""
+"""Fixtures for the training layer's unit tests: tiny data files."""
 
 from __future__ import annotations
 
@@ -6,13 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def smol_tok(smollm2_dir: Path):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(smollm2_dir)
 
 
 def write_pairs(path: Path, n: int, *, source: str | None = None, seed: int = 0) -> Path:

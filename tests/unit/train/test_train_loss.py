@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from mixlab.data.example import Example, Message
-from mixlab.train.batching import pack_rows
+from mixlab.data.tokenize import encode_examples
+from mixlab.train.batch_plan import pack_rows
 from mixlab.train.collate import collate
 from mixlab.train.loop import TokenLoss, run_step, supports_keep_mask
-from mixlab.train.tokenize import encode_examples
 
 WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu']
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from mixlab.data.tokenize import TemplateError
 from mixlab.errors import MixlabError
 from mixlab.train import TrainSpec, train
 from mixlab.train.model import ModelError, resolve_model_source
-from mixlab.train.tokenize import TemplateError
 
 
 def spec(model, data, out, **kw) -> TrainSpec:

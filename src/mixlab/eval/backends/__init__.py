@@ -25,7 +25,7 @@ from mixlab.eval.lm import LM
 from mixlab.registry import Registry
 
 BACKENDS: Registry[Callable[..., LM]] = Registry("LM backend")
-BACKENDS.register("transformers", "mixlab.eval.backends.hf:load_transformers_lm")
+BACKENDS.register("transformers", "mixlab.eval.backends.hf_loading:load_transformers_lm")
 BACKENDS.register("vllm", "mixlab.eval.backends.vllm:load_vllm_lm")
 BACKENDS.register("openai", "mixlab.eval.backends.server:load_server_lm")
 BACKENDS.register("dummy", "mixlab.eval.backends.dummy:load_dummy_lm")

@@ -1,4 +1,5 @@
-"""The transformers backend: a causal LM from a local folder, a hub id, a GGUF file or a LoRA adapter.
+"""The transformers backend: scoring and generation with a causal LM (``TransformersLM``); loading it from a local
+folder, a hub id, a GGUF file or a LoRA adapter is ``hf_loading.py``.
 
 >>> lm = load_transformers_lm("path/to/model", chat_template="auto", batch_size=64)  # doctest: +SKIP
 >>> lm.generate([GenerationRequest("2+2=", max_new_tokens=4, stop=("\\n",))])  # doctest: +SKIP
@@ -19,12 +20,10 @@ How it is fast without being wrong:
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from mixlab.errors import MixlabError, SpecError
@@ -37,7 +36,6 @@ from mixlab.eval.backends.batching import (
     segment_mask,
     token_budget_batches,
 )
-from mixlab.eval.backends.identity import weights_fingerprint
 from mixlab.eval.backends.progress import progress_bar
 from mixlab.eval.backends.templates import TEMPLATE_CHOICES, ChatTemplate, resolve_template
 from mixlab.eval.backends.tokens import PromptEncoder
@@ -147,6 +145,7 @@ class TransformersLM:
         self._core = model.get_base_model() if hasattr(model, "get_base_model") else model
         self._decoder = self._core.base_model if self._core.base_model is not self._core else None
         self._head = self._core.get_output_embeddings()
+        self._cache_arg = _cache_keyword(self._core)
         n_params = sum(p.numel() for p in model.parameters())
         self.num_threads = options.num_threads or (1 if n_params < 50_000_000 else None)
 
@@ -295,7 +294,8 @@ class TransformersLM:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config)
         out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                         position_ids=pos.to(self.device), past_key_values=cache, use_cache=True, logits_to_keep=1)
+                         position_ids=pos.to(self.device), use_cache=True, logits_to_keep=1,
+                         **{self._cache_arg: cache})
         logits = out.logits[:, -1, :]
         next_pos = pos[:, -1] + 1
         mask = mask.to(self.device)
@@ -323,13 +323,22 @@ class TransformersLM:
             step_ids = torch.tensor([[generated[a][-1]] for a in active], device=self.device)
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
             out = self.model(input_ids=step_ids, attention_mask=mask, position_ids=next_pos[:, None].to(self.device),
-                             past_key_values=cache, use_cache=True)
+                             use_cache=True, **{self._cache_arg: cache})
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
         return [cut_at_stop(self._decode(g), j.request.stop) for g, j in zip(generated, jobs, strict=True)]
 
     def _decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def _cache_keyword(model: Any) -> str:
+    """The forward argument that takes the KV cache: ``cache`` (transformers 5.x renamed it; the old
+    ``past_key_values`` warns) or ``past_key_values`` (older releases, whose ``**kwargs`` would silently
+    swallow an unknown ``cache=`` and generate without one)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 @dataclass(frozen=True)
@@ -385,170 +394,3 @@ def _eos_ids(tokenizer: Any, model: Any) -> set[int]:
         elif isinstance(value, (list, tuple)):
             ids.update(int(v) for v in value)
     return ids
-
-
-# ----- loading -----------------------------------------------------------------------------------------------
-def load_transformers_lm(model: str, **options: Any) -> TransformersLM:
-    """Load ``model`` (local folder, hub id, GGUF via ``gguf_file=``, or an adapter folder) as an ``LM``."""
-    opts = TransformersOptions.from_kwargs(**options)
-    model, gguf_file = gguf_location(model, opts.gguf_file)
-    opts = replace(opts, gguf_file=gguf_file)
-    folder = _resolve_folder(model, opts.revision, opts.gguf_file)
-    if opts.gguf_file is None and (single := _single_gguf(folder)):  # a hub id's cached folder
-        opts = replace(opts, gguf_file=single)
-    adapter = opts.adapter
-    base = folder
-    if adapter is None and (folder / "adapter_config.json").is_file():
-        base_model, base_gguf = adapter_base(folder, opts.gguf_file)
-        opts = replace(opts, gguf_file=base_gguf)
-        adapter, base = str(folder), _resolve_folder(base_model, opts.revision, base_gguf)
-    elif adapter is not None:
-        adapter = str(_resolve_folder(adapter, None, None))
-    device = _device(opts.device)
-    dtype = _dtype(opts.dtype, device)
-    tokenizer = _load_tokenizer(Path(adapter) if adapter and _has_tokenizer(Path(adapter)) else base, opts)
-    lm_model = _load_model(base, opts, device, dtype)
-    identity: dict[str, Any] = {
-        "backend": "transformers", "model": model, "weights": weights_fingerprint(base, opts.gguf_file),
-        "gguf_file": opts.gguf_file, "revision": _snapshot_revision(base, opts.revision),
-    }
-    if adapter:
-        from mixlab.errors import require
-
-        peft = require("peft", purpose="LoRA adapters")
-        lm_model = peft.PeftModel.from_pretrained(lm_model, adapter)
-        if opts.merge_adapter:
-            lm_model = lm_model.merge_and_unload()
-        identity.update(adapter=adapter, adapter_weights=weights_fingerprint(Path(adapter), None))
-    lm_model.eval()
-    return TransformersLM(lm_model, tokenizer, opts, identity)
-
-
-def _resolve_folder(model: str, revision: str | None, gguf_file: str | None) -> Path:
-    """A local folder as is; otherwise a hub id resolved to its local snapshot (downloaded unless offline)."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path
-    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise MixlabError(f"model folder not found: {model} (give a folder with config.json, or a hub id)")
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
-    patterns += [gguf_file] if gguf_file else []
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
-    try:
-        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns, local_files_only=offline))
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
-        where = "in the local hub cache (HF_HUB_OFFLINE=1)" if offline else "on the hub"
-        raise MixlabError(f"model {model!r} is not a local folder and was not found {where}: {exc}") from exc
-
-
-def gguf_location(model: str, gguf_file: str | None = None) -> tuple[str, str | None]:
-    """(folder or hub id, GGUF file name) for a model spec: a path to a ``.gguf`` file gives its folder and name;
-    a local folder whose only weights are one ``.gguf`` gives that file (the shared SmolLM2 folder works without
-    naming it); anything else comes back as given."""
-    path = Path(model)
-    if path.suffix == ".gguf" and path.is_file():
-        return str(path.parent), path.name
-    if gguf_file is None and path.is_dir():
-        gguf_file = _single_gguf(path)
-    return model, gguf_file
-
-
-def _single_gguf(folder: Path) -> str | None:
-    """The one ``.gguf`` file of a folder without HF weights (so ``load_lm(folder)`` just works), else None."""
-    if any(folder.glob("*.safetensors")) or any(folder.glob("pytorch_model*.bin")):
-        return None
-    ggufs = sorted(p.name for p in folder.glob("*.gguf"))
-    if len(ggufs) > 1:
-        raise MixlabError(f"{folder} holds several .gguf files ({', '.join(ggufs)}); pass gguf_file=<one of them>")
-    return ggufs[0] if ggufs else None
-
-
-def adapter_base(folder: str | Path, gguf_file: str | None = None) -> tuple[str, str | None]:
-    """(base model, GGUF file name) of a LoRA adapter folder.
-
-    The base is the adapter config's ``base_model_name_or_path``. A folder that mixlab trained also records in
-    ``mixlab_train.json`` that base's absolute path and GGUF file: the path is used when the config's is
-    relative to another working folder, and the file when the base is a GGUF folder (the adapter config cannot
-    say which ``.gguf``; without it the base would be looked up as safetensors and fail). Otherwise a base
-    folder's single ``.gguf`` is found as for any model (``gguf_location``).
-    """
-    import json
-
-    folder = Path(folder)
-    config = json.loads((folder / "adapter_config.json").read_text())
-    base = config.get("base_model_name_or_path")
-    if not base:
-        raise MixlabError(f"{folder}/adapter_config.json names no base_model_name_or_path")
-    base = str(base)
-    record = folder / "mixlab_train.json"
-    recorded = json.loads(record.read_text()).get("base") if record.is_file() else None
-    if recorded and base in (recorded.get("name_or_path"), recorded.get("path")):
-        if not Path(base).is_dir() and Path(recorded["path"]).is_dir():
-            base = recorded["path"]  # a relative path, trained from another working folder
-        if gguf_file is None:
-            gguf_file = recorded.get("gguf_file")
-    return gguf_location(base, gguf_file)
-
-
-def _snapshot_revision(folder: Path, revision: str | None) -> str | None:
-    """The commit of a hub snapshot (its folder name), else the revision asked for."""
-    return folder.name if folder.parent.name == "snapshots" else revision
-
-
-def _has_tokenizer(folder: Path) -> bool:
-    return any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"))
-
-
-def _load_tokenizer(folder: Path, opts: TransformersOptions) -> Any:
-    from transformers import AutoTokenizer
-
-    kwargs: dict[str, Any] = {"trust_remote_code": opts.trust_remote_code}
-    if opts.gguf_file and not _has_tokenizer(folder):  # the GGUF file carries a tokenizer of its own
-        kwargs["gguf_file"] = opts.gguf_file
-    return AutoTokenizer.from_pretrained(folder, **kwargs)
-
-
-def _load_model(folder: Path, opts: TransformersOptions, device: str, dtype: Any) -> Any:
-    from transformers import AutoModelForCausalLM
-
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": opts.trust_remote_code,
-                              "attn_implementation": "sdpa"}
-    if opts.gguf_file:  # its float weights, dequantized once and cached: the same tensors, loaded fast
-        from mixlab.gguf_cache import dequantized
-
-        copy = dequantized(folder, opts.gguf_file)
-        if copy is None:
-            kwargs["gguf_file"] = opts.gguf_file
-        else:
-            folder = copy
-    try:
-        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    except ValueError as exc:
-        if "sdpa" not in str(exc).lower():
-            raise
-        kwargs["attn_implementation"] = "eager"  # an architecture without SDPA support
-        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    return model.to(device)  # type: ignore[arg-type]
-
-
-def _device(spec: str) -> str:
-    import torch
-
-    if spec == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise MixlabError(f"device={spec!r} but no CUDA device is available; use device='cpu'")
-    return spec
-
-
-def _dtype(spec: str, device: str) -> Any:
-    import torch
-
-    if spec == "auto":
-        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32  # CPU half precision is slow and changes scores
-    return getattr(torch, spec)

@@ -141,9 +141,9 @@ def _ifeval_path(options: dict[str, Any]) -> Path | str:
         if not path.is_file():
             raise MixlabError(f"IFEval file not found: {path}")
         return path
-    import os
+    from mixlab.paths import data_dir
 
-    base = options.get("data_dir") or os.environ.get("MIXLAB_DATA_DIR")
+    base = options.get("data_dir") or data_dir()
     folder = Path(base) / "ifeval" if base else None
     for name in ("input_data.jsonl", "ifeval.jsonl", "input_data.jsonl.gz"):
         if folder is not None and (folder / name).is_file():

@@ -9,13 +9,18 @@ A program passes only if its last statement ran: the runner writes a per-program
 private pipe after it. A fork server (``server.py``) forks a fresh child per program instead of starting an
 interpreter, so the common case is fast (hundreds of trivial programs per second on 2 cores). What the
 isolation does and does not protect against: ``docs/sandbox.md``; what is active on this machine:
-``sandbox_info()``.
+``sandbox_info()``. Without Linux namespaces (macOS, containers that forbid ``unshare``) programs run in a
+weaker process tier (``process_tier.py``), said once on stderr and recorded in every result
+(``ExecResult.isolation``).
 """
 
 from mixlab.eval.sandbox.limits import (
     ERROR,
     FAILED,
+    ISOLATION_ENV,
+    NAMESPACES,
     PASSED,
+    PROCESS,
     STATUSES,
     TIMED_OUT,
     TIMEOUT_FACTOR_ENV,
@@ -27,7 +32,10 @@ from mixlab.eval.sandbox.pool import Sandbox, SandboxError, run_programs, sandbo
 __all__ = [
     "ERROR",
     "FAILED",
+    "ISOLATION_ENV",
+    "NAMESPACES",
     "PASSED",
+    "PROCESS",
     "STATUSES",
     "TIMED_OUT",
     "TIMEOUT_FACTOR_ENV",

@@ -14,10 +14,9 @@ import struct
 import sys
 
 import isolation as iso
+from verdict import RESULT_LOST
 
 RESULT_FD, CONTROL_FD = 3, 4
-#: the runner's exit status when the program closed the result channel (fd 3) before its end
-RESULT_LOST = 86
 
 
 def run_program(source: str, nonce: str) -> None:
@@ -73,27 +72,45 @@ def print_exception(exc: BaseException, stream) -> None:
     stream.flush()
 
 
-def set_rlimits(limits: dict, flags: int, root: bool) -> None:
+def set_rlimits(limits: dict, flags: int, root: bool, *, strict: bool = True) -> list[str]:
+    """Apply the program's rlimits. ``strict=False`` (the process tier, on any POSIX system) skips a limit the
+    system refuses, and the process limit where this user's processes cannot be counted (no ``/proc``), and
+    returns the names of the limits skipped; ``strict=True`` (the fork server) raises instead."""
     import resource
 
     cpu = int(limits["cpu"])
-    nproc = int(limits["processes"]) + 1  # + C1, which is counted with the program's processes
+    nproc: int | None = int(limits["processes"]) + 1  # + C1, which is counted with the program's processes
     if not root and not flags & iso.CLONE_NEWUSER:
         # Without a user namespace RLIMIT_NPROC counts every process of this user on the machine.
-        nproc += count_user_processes(os.getuid())
+        others = count_user_processes(os.getuid())
+        if others is None and strict:
+            raise OSError(2, "cannot count this user's processes (no /proc) for RLIMIT_NPROC")
+        nproc = None if others is None else nproc + others  # type: ignore[operator]
     pairs = [
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_AS, (int(limits["memory"]),) * 2),
-        (resource.RLIMIT_FSIZE, (int(limits["file_size"]),) * 2),
-        (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
-        (resource.RLIMIT_CORE, (0, 0)),
-        (resource.RLIMIT_NPROC, (nproc, nproc)),
+        ("RLIMIT_CPU", (cpu, cpu + 1)),
+        ("RLIMIT_AS", (int(limits["memory"]),) * 2),
+        ("RLIMIT_FSIZE", (int(limits["file_size"]),) * 2),
+        ("RLIMIT_NOFILE", (int(limits["open_files"]),) * 2),
+        ("RLIMIT_CORE", (0, 0)),
+        ("RLIMIT_NPROC", (nproc, nproc)),
     ]
-    for which, (soft, hard) in pairs:
+    skipped = []
+    for name, (soft_or_none, hard_or_none) in pairs:
+        which = getattr(resource, name, None)
+        if soft_or_none is None or hard_or_none is None or which is None:
+            skipped.append(name)
+            continue
+        soft, hard = soft_or_none, hard_or_none
         _, old_hard = resource.getrlimit(which)
         if old_hard != resource.RLIM_INFINITY:  # never ask for more than we hold
             soft, hard = min(soft, old_hard), min(hard, old_hard)
-        resource.setrlimit(which, (soft, hard))
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError):
+            if strict:
+                raise
+            skipped.append(name)
+    return skipped
 
 
 def install_guards(guards: list[str]) -> None:
@@ -120,9 +137,14 @@ def install_guards(guards: list[str]) -> None:
         subprocess.Popen = denied  # type: ignore[misc,assignment]
 
 
-def count_user_processes(uid: int) -> int:
+def count_user_processes(uid: int) -> int | None:
+    """Processes of ``uid`` on this machine, from ``/proc``; ``None`` where there is no ``/proc`` (macOS)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
     n = 0
-    for name in os.listdir("/proc"):
+    for name in names:
         if name.isdigit():
             try:
                 if os.stat(f"/proc/{name}").st_uid == uid:

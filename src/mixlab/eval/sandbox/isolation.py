@@ -32,9 +32,16 @@ import os
 import struct
 
 _libc = ctypes.CDLL(None, use_errno=True)
+#: why this machine cannot have these layers (no such system calls: macOS, BSD); empty where it may. Importing
+#: this module never fails: the client reads this to choose the weaker process tier (``process_tier.py``).
+UNAVAILABLE = ""
 # Resolve the symbols once, here in the server: each forked child would otherwise look them up again.
 for _name in ("unshare", "mount", "umount2", "syscall", "prctl", "capset"):
-    getattr(_libc, _name)
+    try:
+        getattr(_libc, _name)
+    except AttributeError:
+        UNAVAILABLE = f"the C library has no {_name}() (not Linux)"
+        break
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000

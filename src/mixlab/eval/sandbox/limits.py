@@ -15,6 +15,13 @@ PASSED, FAILED, TIMED_OUT, ERROR = "passed", "failed", "timed out", "error"
 STATUSES = (PASSED, FAILED, TIMED_OUT, ERROR)
 
 TIMEOUT_FACTOR_ENV = "MIXLAB_SANDBOX_TIMEOUT_FACTOR"
+#: ``process`` forces the weaker process tier (what machines without Linux namespaces get); ``auto`` or unset:
+#: the strongest tier this machine allows
+ISOLATION_ENV = "MIXLAB_SANDBOX_ISOLATION"
+
+#: ``ExecResult.isolation`` values: the fork server with Linux namespaces, or the weaker process tier (own
+#: process and process group, rlimits, a temporary folder; see ``process_tier.py``)
+NAMESPACES, PROCESS = "namespaces", "process"
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,8 @@ class ExecResult:
     output: str = ""
     #: CPU seconds (user + system) of the program's main process, when the sandbox could read them
     cpu_seconds: float | None = None
+    #: the isolation it ran under: ``namespaces``, or ``process`` (the weaker tier: no namespaces)
+    isolation: str = NAMESPACES
 
     @property
     def timed_out(self) -> bool:
@@ -143,7 +152,7 @@ class ExecResult:
         return asdict(self)
 
     @classmethod
-    def from_server(cls, msg: dict[str, Any]) -> ExecResult:
+    def from_server(cls, msg: dict[str, Any], isolation: str = NAMESPACES) -> ExecResult:
         status = str(msg.get("status", ERROR))
         return cls(
             passed=status == PASSED,
@@ -155,11 +164,13 @@ class ExecResult:
             detail=str(msg.get("detail") or ""),
             output=str(msg.get("output") or ""),
             cpu_seconds=msg.get("cpu"),
+            isolation=isolation,
         )
 
     @classmethod
-    def error(cls, reason: str, detail: str = "") -> ExecResult:
-        return cls(passed=False, status=ERROR, reason=f"error: {reason}", duration=0.0, detail=detail)
+    def error(cls, reason: str, detail: str = "", isolation: str = NAMESPACES) -> ExecResult:
+        return cls(passed=False, status=ERROR, reason=f"error: {reason}", duration=0.0, detail=detail,
+                   isolation=isolation)
 
 
 def _positive(x: Any) -> bool:

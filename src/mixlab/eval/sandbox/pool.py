@@ -20,12 +20,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from mixlab.errors import MixlabError
-from mixlab.eval.sandbox.limits import ExecResult, SandboxLimits
+from mixlab.eval.sandbox import process_tier
+from mixlab.eval.sandbox.limits import ISOLATION_ENV, NAMESPACES, PROCESS, ExecResult, SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ START_TIMEOUT = 60.0
 STAGE_PREFIX = "mixlab-sandbox-"
 
 ProgressFn = Callable[[int, int], None]
+
+#: programs run in this process, by isolation tier (``eval.run`` counts each task's weaker-tier programs)
+PROGRAMS_RUN: Counter[str] = Counter()
+_WARNED = False
 
 
 class SandboxError(MixlabError):
@@ -57,7 +63,9 @@ class Sandbox:
     ``workers``: programs run at once (default: the CPUs this process may use). ``python``: the
     interpreter for the server (default: this one). ``user``: as root, run the server and programs as this
     user (name or uid); the interpreter's files must be readable by it. ``isolation``: ``"auto"`` (every
-    layer that works here) or ``"none"`` (limits and process groups only; for debugging).
+    layer that works here), ``"process"`` (the weaker process tier, what machines without Linux namespaces
+    get; ``process_tier.py``) or ``"none"`` (the fork server without namespaces; for debugging); default
+    ``$MIXLAB_SANDBOX_ISOLATION``, else ``"auto"``. Without namespaces, results say ``isolation="process"``.
     """
 
     def __init__(
@@ -66,11 +74,13 @@ class Sandbox:
         *,
         python: str | None = None,
         user: str | int | None = None,
-        isolation: str = "auto",
+        isolation: str | None = None,
         jobs_mb: int = 512,
     ):
-        if isolation not in ("auto", "none"):
-            raise MixlabError(f"isolation: {isolation!r} is not one of 'auto', 'none'")
+        isolation = isolation or os.environ.get(ISOLATION_ENV) or "auto"
+        if isolation not in ("auto", "process", "none"):
+            raise MixlabError(f"isolation: {isolation!r} is not one of 'auto', 'process', 'none' "
+                              f"(also read from ${ISOLATION_ENV})")
         self.workers = int(workers) if workers else default_workers()
         if self.workers < 1:
             raise MixlabError(f"workers: {workers!r} must be >= 1")
@@ -79,6 +89,9 @@ class Sandbox:
         self.isolation = isolation
         self.jobs_mb = int(jobs_mb)
         self.info: dict[str, Any] = {}
+        #: ``namespaces`` or ``process``, known once started
+        self.tier = ""
+        self._serverless = False  # the process tier: each program from a fresh interpreter, no fork server
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._stage = ""
@@ -101,6 +114,15 @@ class Sandbox:
     def start(self) -> Sandbox:
         self._forget_if_forked()
         if self._proc is not None and self._proc.poll() is None:
+            return self
+        if self._serverless:  # the process tier has no server to start
+            return self
+        reason = _no_namespaces_here() if self.isolation == "auto" else ""
+        if self.isolation == PROCESS or reason:
+            self.tier, self._serverless = PROCESS, True
+            self.info = {**process_tier.describe(self.python), "workers": self.workers,
+                         "reason": reason or f"isolation={PROCESS} asked for"}
+            _warn_weaker(self.info["reason"])
             return self
         self._cleanup_process()
         if self.user is not None and os.getuid() != 0:
@@ -126,8 +148,13 @@ class Sandbox:
             raise SandboxError(f"the sandbox server did not start: {detail or 'no start-up report'}")
         self.info = dict(hello.get("info") or {})
         self.info["workers"] = self.workers
+        self.tier = NAMESPACES if self.info.get("namespaces") else PROCESS
+        self.info["tier"] = self.tier
         for warning in self.info.get("warnings", []):
             log.warning("sandbox: %s", warning)
+        if self.tier == PROCESS:
+            _warn_weaker("no Linux namespaces could be created" if self.isolation == "auto"
+                         else f"isolation={self.isolation} asked for")
         return self
 
     def close(self) -> None:
@@ -184,6 +211,12 @@ class Sandbox:
         report = _progress_reporter(progress, len(programs))
         self._forget_if_forked()
         with self._lock:
+            self.start()
+            if self._serverless:
+                ran = process_tier.run_in_processes(programs, wire, self.workers, self.python, report, self.info)
+                PROGRAMS_RUN[PROCESS] += len(ran)
+                report(close=True)
+                return ran
             while todo:
                 self.start()
                 for i in todo:
@@ -198,11 +231,13 @@ class Sandbox:
                 self._cleanup_process()
                 todo = [i for i in todo if results[i] is None]
                 for i in [i for i in todo if attempts[i] >= MAX_ATTEMPTS]:
-                    results[i] = ExecResult.error("the sandbox server died while running this program")
+                    results[i] = ExecResult.error("the sandbox server died while running this program",
+                                                  isolation=self.tier)
                     report()
                 todo = [i for i in todo if results[i] is None]
         report(close=True)
-        return [r if r is not None else ExecResult.error("no result") for r in results]
+        PROGRAMS_RUN[self.tier] += len(programs)
+        return [r if r is not None else ExecResult.error("no result", isolation=self.tier) for r in results]
 
     def _run_batch(self, programs, todo, wire, results, report) -> bool:
         """Send ``todo``; collect results. False when the server died before all came back."""
@@ -222,7 +257,7 @@ class Sandbox:
             i = msg.get("id")
             if i in waiting:
                 waiting.discard(i)
-                results[i] = ExecResult.from_server(msg)
+                results[i] = ExecResult.from_server(msg, isolation=self.tier)
                 report()
         writer.join()
         return True
@@ -311,6 +346,29 @@ def sandbox_info(workers: int | None = None) -> dict[str, Any]:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+def _no_namespaces_here() -> str:
+    """Why this machine cannot have the fork server's namespaces (empty where it may: the server probes)."""
+    if not sys.platform.startswith("linux"):
+        return f"no Linux namespaces on {sys.platform}"
+    from mixlab.eval.sandbox import isolation
+
+    return isolation.UNAVAILABLE
+
+
+def _warn_weaker(reason: str) -> None:
+    """Say once per process, loudly, that model-written code runs with weaker isolation."""
+    global _WARNED
+    if _WARNED:
+        return
+    _WARNED = True
+    log.warning(
+        "SANDBOX: WEAKER ISOLATION (%s). Model-written code runs in the 'process' tier: its own process and "
+        "process group, CPU / memory / file limits and a temporary folder, but no namespaces: it can read "
+        "the files this user can, and a process that leaves its group outlives it. Every result records "
+        "isolation='process' and every task counts these programs (weak_isolation); see docs/sandbox.md.",
+        reason)
+
+
 def _remove_stale_stages(min_age: float = 600.0) -> None:
     """Remove stage folders left by clients that were killed (their pid is gone, the folder is old)."""
     root = Path(tempfile.gettempdir())

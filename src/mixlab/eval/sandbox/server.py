@@ -31,7 +31,6 @@ import json
 import math
 import os
 import select
-import shutil
 import signal
 import struct
 import sys
@@ -44,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import child  # sibling files: the server does not import the mixlab package
 import isolation as iso
 from child import CONTROL_FD, RESULT_FD
+from job import Job, cpu_seconds, drain, kill_orphans, read_into, remove_tree, signal_pid
 from verdict import parse_ctl, verdict
 
 sys.path.pop(0)
@@ -58,27 +58,6 @@ PRELOAD = [
 
 #: as root, programs run as this uid/gid (the kernel's overflow id, "nobody") when the minimal root is on
 UNPRIVILEGED_UID = 65534
-KEEP_BYTES = 65536
-
-
-class Job:
-    __slots__ = (
-        "c1", "c2", "c2_reaped", "cpu", "ctl", "deadline", "dir", "fds", "id", "limits", "nonce", "out",
-        "program", "res", "slot", "start", "timed_out",
-    )
-
-    def __init__(self, job_id: int, program: str, limits: dict):
-        self.id, self.program, self.limits = job_id, program, limits
-        self.slot = -1
-        self.dir = ""
-        self.nonce = os.urandom(16).hex()
-        self.c1 = self.c2 = 0
-        self.c2_reaped = False
-        self.cpu: float | None = None  # CPU seconds of C2, read from /proc while it is a zombie
-        self.fds: dict[int, str] = {}  # read end -> "out" | "res" | "ctl"
-        self.out, self.res, self.ctl = bytearray(), bytearray(), bytearray()
-        self.start = self.deadline = 0.0
-        self.timed_out = False
 
 
 class Server:
@@ -265,7 +244,7 @@ class Server:
             if fd == 0:
                 self._read_stdin()
             elif fd == self.wake_r:
-                _drain(fd)
+                drain(fd)
             else:
                 self._read_job_fd(fd)
         self._enforce_deadlines()
@@ -294,7 +273,7 @@ class Server:
     def _read_job_fd(self, fd: int) -> None:
         for job in self.running.values():
             if fd in job.fds:
-                _read_into(job, fd)
+                read_into(job, fd)
                 return
 
     def _enforce_deadlines(self) -> None:
@@ -308,12 +287,12 @@ class Server:
     def _kill(self, job: Job) -> None:
         for fd, kind in list(job.fds.items()):
             if kind == "ctl":
-                _read_into(job, fd)  # learn C2's pid if it was just reported
+                read_into(job, fd)  # learn C2's pid if it was just reported
         parse_ctl(job)
         if job.c2 and not job.c2_reaped:
-            _signal(job.c2, signal.SIGKILL)
-        _signal(-job.c1, signal.SIGKILL)
-        _signal(job.c1, signal.SIGKILL)
+            signal_pid(job.c2, signal.SIGKILL)
+        signal_pid(-job.c1, signal.SIGKILL)
+        signal_pid(job.c1, signal.SIGKILL)
 
     def _reap(self) -> None:
         """Handle exited children. ``WNOWAIT`` first: a pid stays reserved until cleanup is done."""
@@ -332,7 +311,7 @@ class Server:
                 for other in self.running.values():
                     parse_ctl(other)
                     if other.c2 == pid:
-                        other.cpu = _cpu_seconds(pid)
+                        other.cpu = cpu_seconds(pid)
                         other.c2_reaped = True
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
@@ -438,19 +417,19 @@ class Server:
     def _finish(self, job: Job, c1_info) -> None:
         self._kill(job)  # C1 is a zombie (not reaped yet): its pid and group id cannot be reused
         if job.c2 and not job.c2_reaped:
-            job.cpu = _cpu_seconds(job.c2)
+            job.cpu = cpu_seconds(job.c2)
         if self.cgroup is not None:
             self.cgroup.kill_all(job.slot)
         elif not self.flags & iso.CLONE_NEWPID:
-            _kill_orphans(self.pid, set(self.running))
+            kill_orphans(self.pid, set(self.running))
         for fd in list(job.fds):
-            _read_into(job, fd)
+            read_into(job, fd)
             if fd in job.fds:  # not at end of file: an escaped process still holds the write end
                 os.close(fd)
         job.fds.clear()
         result = verdict(job, c1_info)
         result["duration"] = round(time.monotonic() - job.start, 4)
-        _remove_tree(job.dir)
+        remove_tree(job.dir)
         self.free_slots.append(job.slot)
         self.emit(result)
 
@@ -462,7 +441,7 @@ class Server:
                 self.cgroup.kill_all(slot)
             self.cgroup.close()
         if self.jobs_root != "/jobs":
-            _remove_tree(self.jobs_root)
+            remove_tree(self.jobs_root)
 
 
 # Writes in its folder and imports modules the server did not preload (their files must be readable).
@@ -470,52 +449,6 @@ PROBE = "import os, email.message, xml.dom.minidom\nwith open('probe.txt', 'w') 
 
 
 # -- small helpers ---------------------------------------------------------------------------------------
-def _read_into(job: Job, fd: int) -> None:
-    """Read what is there; at end of file stop watching ``fd`` (else select would report it forever)."""
-    kind = job.fds.get(fd, "")
-    buf = {"out": job.out, "res": job.res, "ctl": job.ctl}.get(kind)
-    while buf is not None:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        if not chunk:
-            del job.fds[fd]
-            os.close(fd)
-            return
-        buf += chunk
-        if len(buf) > 2 * KEEP_BYTES and kind != "ctl":
-            del buf[:-KEEP_BYTES]
-
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a child that has not been reaped yet (zombies keep their counters)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except BlockingIOError:
-        pass
-
-
-def _signal(pid: int, sig: int) -> None:
-    if pid in (0, -1):  # never the whole group or every process
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
-
-
 def _send(obj: dict) -> None:
     data = json.dumps(obj).encode()
     view = memoryview(struct.pack(">I", len(data)) + data)
@@ -531,33 +464,6 @@ def _python_paths() -> list[str]:
     # The interpreter's folder may be reached through symlinks (a venv's bin/python -> pyenv): bind both.
     real.add(os.path.dirname(os.path.realpath(sys.executable)))
     return sorted(p for p in real if p != "/" and os.path.isdir(p))
-
-
-def _remove_tree(path: str) -> None:
-    def fix(func, target, _exc):
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=fix)
-
-
-def _kill_orphans(server_pid: int, keep: set[int]) -> None:
-    """Without PID namespaces: escaped processes were re-parented to us (subreaper); kill them."""
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in keep:
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        if ppid == server_pid:
-            _signal(int(name), signal.SIGKILL)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import pytest
 from mixlab.eval.ifeval.suite import ifeval_suite
 from mixlab.eval.judge import cli
 from mixlab.eval.judge.options import load_lm_spec
-from mixlab.eval.judge.suites import alpaca_eval_suite, flask_suite, mt_bench_suite
+from mixlab.eval.judge.suite_factories import alpaca_eval_suite, flask_suite, mt_bench_suite
 
 pytestmark = pytest.mark.integration
 

@@ -102,7 +102,7 @@ def test_folder_errors_are_clear(tmp_path):
 
 
 def test_gguf_only_folders_and_gguf_paths_locate_their_file(tmp_path):
-    from mixlab.eval.backends.hf import gguf_location
+    from mixlab.eval.backends.hf_loading import gguf_location
 
     only = tmp_path / "only"
     only.mkdir()
@@ -119,7 +119,7 @@ def test_an_adapter_on_a_gguf_base_finds_its_gguf_file(tmp_path, monkeypatch):
     """A LoRA adapter's config names only its base folder; on a GGUF base that folder has no safetensors."""
     import json
 
-    from mixlab.eval.backends.hf import adapter_base
+    from mixlab.eval.backends.hf_loading import adapter_base
 
     base = tmp_path / "base"
     base.mkdir()

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "mixlab.eval.backends", "mixlab.eval.backends.batching", "mixlab.eval.backends.templates",
-    "mixlab.eval.backends.dummy", "mixlab.eval.backends.identity", "mixlab.eval.cache", "mixlab.eval.stats",
+    "mixlab.eval.backends.dummy", "mixlab.eval.backends.identity", "mixlab.eval.lm_cache", "mixlab.eval.stats",
     "mixlab.eval.lm", "mixlab.eval.tasks.sampling", "mixlab.eval.tasks.generation", "mixlab.eval.tasks.gsm8k",
     "mixlab.eval.tasks.bbh", "mixlab.eval.tasks.multiple_choice", "mixlab.eval.cli",
 ]

@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mixlab import paths
 from mixlab.artifacts import content_hash, file_sha256
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,7 @@ COMPLETE = "COMPLETE"
 
 def cache_root() -> Path:
     """``$MIXLAB_CACHE/gguf`` (default ``~/.cache/mixlab/gguf``), beside the world's base models."""
-    root = os.environ.get("MIXLAB_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mixlab")
-    return Path(root) / "gguf"
+    return paths.cache_root() / "gguf"
 
 
 def dequantized(folder: str | Path, gguf_file: str) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixlab.train.batching import build_plan, pack_rows, split_step
+from mixlab.train.batch_plan import build_plan, pack_rows, split_step
 
 RNG = np.random.default_rng(0)
 LENGTHS = RNG.integers(5, 120, size=200).tolist()

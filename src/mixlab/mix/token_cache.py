@@ -19,7 +19,7 @@ mixture's own rows when they do not):
 >>> tokens = load_mixture_tokens("runs/mix-ac", tokenizer, "chat", cache_dir="cache")  # doctest: +SKIP
 >>> len(tokens), tokens.source_names, tokens[0].n_trainable                            # doctest: +SKIP
 (3000, ('chat', 'code'), 57)
->>> batch = tokens.to_encoded()            # list of mixlab.train.tokenize.EncodedExample  # doctest: +SKIP
+>>> batch = tokens.to_encoded()            # list of mixlab.data.tokenize.EncodedExample  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ import numpy as np
 
 from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.data.example import Example
+from mixlab.data.tokenize import EncodedExample, encode_examples, template_id, tokenizer_fingerprint
 from mixlab.errors import MixlabError
+from mixlab.paths import token_cache_dir
 
 DEFAULT_MAX_LENGTH = 2048
 DEFAULT_TEMPLATE = "chat"
@@ -46,15 +48,12 @@ _CHUNK = 256  # examples per tokenizer call: big enough for the Rust batch path,
 
 
 def default_cache_dir() -> Path:
-    """``$MIXLAB_CACHE_DIR`` or ``~/.cache/mixlab/tokens``."""
-    env = os.environ.get("MIXLAB_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "mixlab" / "tokens"
+    """``$MIXLAB_CACHE/tokens`` (default ``~/.cache/mixlab/tokens``; see ``mixlab.paths``)."""
+    return token_cache_dir()
 
 
 def tokenizer_record(tokenizer: Any, template: str | None) -> dict[str, str]:
     """What the manifest records about tokenization: fingerprint, template name and template id."""
-    from mixlab.train.tokenize import template_id, tokenizer_fingerprint
-
     template = template or DEFAULT_TEMPLATE
     return {
         "fingerprint": tokenizer_fingerprint(tokenizer),
@@ -145,9 +144,7 @@ class TokenCache:
 
 def encode_rows(examples: Sequence[Example], tokenizer: Any, template: str, max_length: int,
                 desc: str = "tokenizing", progress: bool = True) -> TokenCache:
-    """Encode ``examples`` with the training layer's response-only encoder, in chunks, with a progress bar."""
-    from mixlab.train.tokenize import encode_examples
-
+    """Encode ``examples`` with the response-only encoder (``mixlab.data.tokenize``), in chunks, with a progress bar."""
     encoded: list[Any] = []
     chunks = range(0, len(examples), _CHUNK)
     if progress and len(examples) > _CHUNK:
@@ -235,9 +232,7 @@ class MixtureTokens:
         return len(self.source)
 
     def __getitem__(self, i: int) -> Any:
-        """Row ``i`` as the training layer's ``EncodedExample``."""
-        from mixlab.train.tokenize import EncodedExample
-
+        """Row ``i`` as an ``EncodedExample``."""
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         ids = self.input_ids[a:b]
         labels = np.where(self.trained[a:b], ids, IGNORE_INDEX).astype(np.int32)

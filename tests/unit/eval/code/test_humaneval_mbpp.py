@@ -12,8 +12,8 @@ import pytest
 
 from mixlab.errors import SpecError
 from mixlab.eval.code.completions import HUMANEVAL_STOP, MBPP_STOP
+from mixlab.eval.code.humaneval_mbpp import SamplingSpec
 from mixlab.eval.code.passk import pass_at_k
-from mixlab.eval.code.suites import SamplingSpec
 from mixlab.eval.lm import GenerationRequest
 from mixlab.eval.run import evaluate
 from mixlab.eval.suites import SUITES

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mixlab.data.example import Example, Message
-from mixlab.train.tokenize import (
+from mixlab.data.tokenize import (
     IGNORE_INDEX,
     TemplateError,
     encode_example,

@@ -50,7 +50,7 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
         return RunOutcome(run.run_id, "cached")
     folder = run_dir(study_dir, run)
     t0 = time.time()
-    _quiet_hf_progress()
+    quiet_library_progress()
     try:
         if folder.exists():
             log.info("redoing %s: unfinished or made from a different spec", run.run_id)
@@ -68,8 +68,8 @@ def run_one(run: RunSpec, study_dir: str | Path, *, sources_cache: dict[str, Any
     return RunOutcome(run.run_id, "done", time.time() - t0, summary=_summary(rows))
 
 
-def _quiet_hf_progress() -> None:
-    """Runs report their own progress: transformers' per-load and per-save bars would drown it."""
+def quiet_library_progress() -> None:
+    """A study reports its own progress: transformers' per-load and per-save bars would drown it."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()

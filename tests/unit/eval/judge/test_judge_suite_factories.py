@@ -10,7 +10,7 @@ import pytest
 from judge_fakes import ScriptedLM, last_user, section
 
 from mixlab.errors import MixlabError, SpecError
-from mixlab.eval.judge.suites import alpaca_eval_suite, flask_suite, mt_bench_suite
+from mixlab.eval.judge.suite_factories import alpaca_eval_suite, flask_suite, mt_bench_suite
 from mixlab.eval.run import evaluate
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.study.executor import make_executor
-from mixlab.study.run import RunOutcome, is_complete, run_dir
+from mixlab.study.run_one import RunOutcome, is_complete, quiet_library_progress, run_dir
 from mixlab.study.spec import RunSpec, StudySpec, expand, source_types
 from mixlab.study.store import (
     concat,
@@ -77,6 +77,7 @@ def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int | None = N
     t0 = time.time()
     study_dir = Path(study_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
+    quiet_library_progress()  # the world's base model is built (and saved) here, in the main process
     model = resolve_model(spec, announce)
     runs = expand(spec, model)
     atomic_write_json(study_dir / "study.json", {

@@ -6,25 +6,23 @@ import numpy as np
 import pytest
 from mix_helpers import make_tokenizer
 
-from mixlab.mix import cache as cache_mod
+from mixlab.mix import token_cache as cache_mod
 from mixlab.mix.build import build_mixture
-from mixlab.mix.cache import gather, load_mixture_tokens
 from mixlab.mix.spec import MixtureSpec
+from mixlab.mix.token_cache import gather, load_mixture_tokens
 
 
 @pytest.fixture
 def count_encodes(monkeypatch):
-    """Count the examples the training layer's encoder is asked to tokenize."""
-    import mixlab.train.tokenize as tk
-
+    """Count the examples the token cache asks the response-only encoder to tokenize."""
     calls = {"examples": 0}
-    real = tk.encode_examples
+    real = cache_mod.encode_examples
 
     def counting(examples, *a, **kw):
         calls["examples"] += len(examples)
         return real(examples, *a, **kw)
 
-    monkeypatch.setattr(tk, "encode_examples", counting)
+    monkeypatch.setattr(cache_mod, "encode_examples", counting)
     return calls
 
 
@@ -56,7 +54,7 @@ def test_a_different_tokenizer_never_reuses_a_cache(tmp_path, data_dir, tiny_tok
 
 def test_mixture_tokens_equal_direct_encoding_of_its_rows(tmp_path, data_dir, tiny_tokenizer):
     from mixlab.data.load import load_source
-    from mixlab.train.tokenize import encode_examples
+    from mixlab.data.tokenize import encode_examples
 
     m = build_mixture(spec(data_dir, a={"count": 7}, c={"epochs": 1.5}), tmp_path / "mix",
                       tokenizer=tiny_tokenizer, cache_dir=tmp_path / "cache", verbose=False)
@@ -96,7 +94,7 @@ def test_tokens_amount_takes_rows_within_the_trainable_budget(tmp_path, data_dir
 def test_manifest_records_tokenizer_and_template(tmp_path, data_dir, tiny_tokenizer):
     m = build_mixture(spec(data_dir, a={"count": 2}), tmp_path / "mix", tokenizer=tiny_tokenizer,
                       cache_dir=tmp_path / "cache", verbose=False)
-    from mixlab.train.tokenize import template_id, tokenizer_fingerprint
+    from mixlab.data.tokenize import template_id, tokenizer_fingerprint
 
     assert m["tokenizer"]["fingerprint"] == tokenizer_fingerprint(tiny_tokenizer)
     assert m["template_hash"] == template_id(tiny_tokenizer, "chat") and m["max_length"] == 256

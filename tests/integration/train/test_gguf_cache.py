@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from mixlab.gguf_cache import COMPLETE, dequantized
+from mixlab.train.gguf_cache import COMPLETE, dequantized
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from mixlab.eval.backends.dummy import DummyLM
-from mixlab.eval.cache import CachedLM
 from mixlab.eval.lm import GenerationRequest as GR
 from mixlab.eval.lm import LoglikelihoodRequest as LR
+from mixlab.eval.lm_cache import CachedLM
 
 REQS = [LR(f"Question {i}\nAnswer:", f" {c}") for i in range(30) for c in ("yes", "no")]
 
