@@ -12,8 +12,8 @@ of the grid's runs), three ways to pick a mixture are compared, each spending th
 
 Every search runs inside a hard-linked copy of the grid folder, so the runs it chooses are the grid's own runs
 (same identity) and nothing is retrained: the budget counts the runs used. Prints, per objective and budget,
-the rank correlation of predicted against observed objective (mean over seeds), the noise ceiling (the grid's
-seed-to-seed correlation), the top-1 regret and the seed spread.
+the rank correlation of predicted against observed objective (mean over seeds), the noise ceiling (what a perfect
+predictor of the true means would reach against the grid's seed mean), the top-1 regret and the seed spread.
 
     python benchmarks/search.py GRID --budgets 0.1,0.2
 """

@@ -17,7 +17,7 @@ ALL = sorted(p for p in CONFIGS.rglob("*") if p.is_file())
 STUDIES = {
     "quickstart.yaml": (57, 7),
     "paper1_real.yaml": (15, 7),
-    "paper1_smollm2_cpu.yaml": (8, 7),
+    "paper1_smollm2_cpu.yaml": (15, 7),
     "paper1_gpu.yaml": (29, 7),
     "simplex_world.yaml": (132, 66),
 }

@@ -97,13 +97,18 @@ def suite_options(names: list[str], options: dict[str, Any]) -> dict[str, Any]:
     return typed_options(options, declared, f"suite options for {', '.join(names)}")
 
 
+def options_for(name: str, typed: dict[str, Any]) -> dict[str, Any]:
+    """The part of one study-wide options dict (already typed) that suite ``name`` reads."""
+    mine = {**COMMON_OPTIONS, **OPTIONS.get(name, {})}
+    prefixes = tuple(k[:-1] for k in mine if k.endswith("*"))
+    return {k: v for k, v in typed.items() if k in mine or (prefixes and k.startswith(prefixes))}
+
+
 def build_suites(names: list[str], **options: Any) -> list[Task]:
     typed = suite_options(names, options)
     tasks: list[Task] = []
     for name in names:
-        mine = {**COMMON_OPTIONS, **OPTIONS.get(name, {})}
-        prefixes = tuple(k[:-1] for k in mine if k.endswith("*"))
-        tasks.extend(SUITES.get(name)(**{k: v for k, v in typed.items() if k in mine or k.startswith(prefixes)}))
+        tasks.extend(SUITES.get(name)(**options_for(name, typed)))
     return tasks
 
 

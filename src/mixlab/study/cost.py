@@ -267,12 +267,14 @@ def run_rows(run: Any, tokens: TokenCounts) -> dict[str, int]:
 
 def eval_items(spec: Any) -> dict[str, int | str]:
     """Items each run is scored on, per suite (a sentence where a suite cannot be built here)."""
-    from mixlab.eval.suites import build_suites
+    from mixlab.eval.suites import SUITES, options_for, suite_options
 
     out: dict[str, int | str] = {}
-    for name in spec.eval.suites:
+    names = list(spec.eval.suites)
+    typed = suite_options(names, {"limit": spec.eval.limit, **spec.eval.options})  # one study, one options dict
+    for name in names:
         try:
-            tasks = build_suites([name], limit=spec.eval.limit, **spec.eval.options)
+            tasks = SUITES.get(name)(**options_for(name, typed))
         except Exception as exc:  # a missing data file or judge: the estimate goes on without it, and says so
             out[name] = f"unknown ({type(exc).__name__})"
             continue

@@ -113,3 +113,11 @@ def test_expand_prints_the_cost_and_says_what_it_could_not_count(tmp_path, capsy
     assert "--mfu: 40.0 must be in (0, 1]" in capsys.readouterr().err
     with pytest.raises(MixlabError, match="gpu: 'v100' is not one of h100, h200, a100"):
         study_cost(StudySpec.from_yaml(path), [], gpu="v100")
+
+
+def test_the_cpu_preset_counts_the_items_of_every_suite_from_one_options_dict(repo_root, shared_data):
+    from mixlab.study.cost import eval_items
+
+    spec = StudySpec.from_yaml(repo_root / "configs" / "studies" / "paper1_smollm2_cpu.yaml")
+    # one options dict serves five suites: each suite reads its own options, none is refused
+    assert eval_items(spec) == {"arc_easy": 20, "mmlu": 40, "humaneval": 20, "mbpp": 20, "ifeval": 20}
