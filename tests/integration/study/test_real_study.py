@@ -1,5 +1,5 @@
 """The real study path, end to end, at tiny scale: the CPU preset (configs/studies/paper1_smollm2_cpu.yaml)
-shrunk to two arms (the base model and A+C+P), two rows per source of the real Alpaca, CodeAlpaca and P3
+shrunk to two arms (the base model and A+C+P), one seed, two rows per source of the real Alpaca, CodeAlpaca and P3
 files, and one item of every task, run through `mixlab study run` for a GGUF base (the shared SmolLM2) and a
 safetensors base (a 2-layer Llama with SmolLM2's tokenizer), each with LoRA and with full fine-tuning.
 Every other setting (suites, shots, MMLU subjects, IFEval prompts, LoRA rank, packing) is the preset's."""
@@ -26,7 +26,7 @@ def tiny_study(path: Path, model: Path, recipe: str, lr: float, data_dir: Path, 
     spec = yaml.safe_load(PRESET.read_text())
     for src in spec["mixture"]["sources"]:
         src["path"] = str((PRESET.parent / src["path"]).resolve())
-    spec.update(name=path.stem, model=str(model), design="single", volumes=[2], include_base=include_base)
+    spec.update(name=path.stem, model=str(model), design="single", volumes=[2], seeds=[0], include_base=include_base)
     spec["train"].update(lora=recipe == "lora", lr=lr, epochs=2, batch_size=2, max_length=160, log_every=1)
     spec["eval"]["limit"] = 1
     spec["eval"]["options"].update(data_dir=str(data_dir), max_new_tokens=16)
