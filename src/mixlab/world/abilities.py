@@ -103,7 +103,7 @@ def _sentiment(rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
     a1, a2 = rng.sample(words, 2)
     review = f"the {t1} was {a1} and the {t2} was {a2}."
     prompt = _pick(rng, SENTIMENT_TEMPLATES).format(r=review)
-    return f"{t1}|{a1}|{t2}|{a2}", prompt, label, {"answer": label}
+    return f"{t1}|{a1}|{t2}|{a2}", prompt, label, {"answer": label, "input": review}
 
 
 EXTRACTION_TEMPLATES = (
@@ -125,7 +125,7 @@ def _extraction(rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
     prompt = _pick(rng, EXTRACTION_TEMPLATES).format(s=sentence)
     # "the goat", not "goat": the answer reuses the sentence's token for " goat" (a bare word at the start of
     # a response is a different BPE token, which a tiny model must learn to map for every animal)
-    return f"{size}|{color}|{animal}|{act}", prompt, f"the {animal}", {"answer": animal}
+    return f"{size}|{color}|{animal}|{act}", prompt, f"the {animal}", {"answer": animal, "input": sentence}
 
 
 TOPIC_TEMPLATES = (
@@ -143,7 +143,7 @@ def _topic(rng: random.Random) -> tuple[str, str, str, dict[str, Any]]:
     fact = _pick(rng, L.facts()[topic])
     prompt = _pick(rng, TOPIC_TEMPLATES).format(f=fact)
     label = L.CATEGORY[topic]
-    return fact, prompt, label, {"answer": label}
+    return fact, prompt, label, {"answer": label, "input": fact}
 
 
 # ---------------------------------------------------------------- code: functions scored by hidden tests

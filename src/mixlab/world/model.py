@@ -65,6 +65,29 @@ class WorldModelSpec:
         return content_hash({"world_model": asdict(self), "world": world_fingerprint(), "code": code}, 12)
 
 
+#: Named base sizes of the world (``model: world:SIZE`` in a study): the same corpus, tokenizer and pretraining
+#: tokens, narrower and shallower networks; ``m`` is the default recipe (the shipped base). Parameters and
+#: pretraining cost measured on 2 CPU cores are in docs/world.md.
+SIZES: dict[str, dict[str, int]] = {
+    "xs": {"hidden_size": 32, "num_layers": 2, "num_heads": 4, "intermediate_size": 96},
+    "s": {"hidden_size": 64, "num_layers": 3, "num_heads": 4, "intermediate_size": 192},
+    "m": {},
+}
+
+
+def sized(size: str, **overrides: object) -> WorldModelSpec:
+    """The recipe of a named size, with ``overrides`` on top.
+
+    >>> sized("xs").hidden_size, sized("m") == WorldModelSpec()
+    (32, True)
+    """
+    if size not in SIZES:
+        from mixlab.errors import MixlabError
+
+        raise MixlabError(f"world size {size!r} is not one of {', '.join(SIZES)}")
+    return WorldModelSpec(**{**SIZES[size], **overrides})  # type: ignore[arg-type]
+
+
 def world_fingerprint() -> str:
     """A hash of what the world generates (corpus and items): a changed generator means a new base model."""
     import random

@@ -1,9 +1,11 @@
 """The world's evaluation suite: one task per ability, held-out items, exact scorers.
 
-Scorers: ``nlp`` abilities by exact match of the normalised answer; ``code`` abilities by running the
-generated function against hidden tests in mixlab's sandbox (``mixlab.eval.sandbox``); ``chat`` abilities by
-the same verifiable checks as the ``ifeval`` suite (``mixlab.eval.ifeval``), strict: every constraint of the
-request must hold.
+Scorers: ``nlp`` abilities (and ``logic``, ``knowledge``) by exact match of the normalised answer; ``code``
+abilities by running the generated function against hidden tests in mixlab's sandbox
+(``mixlab.eval.sandbox``); ``chat`` abilities (and ``persona``, ``refusal``, ``story``) by the same
+verifiable checks as the ``ifeval`` suite (``mixlab.eval.ifeval``), strict: every constraint of the request
+must hold; ``arith`` by the final number of a worked answer. The suite scores the classic seven abilities
+unless ``abilities`` names others (``all``, ``extended`` or names).
 
 >>> tasks = world_suite(limit=5)
 >>> [t.name for t in tasks][:3], tasks[0].chance
@@ -23,7 +25,9 @@ from mixlab.data.example import Message
 from mixlab.eval.lm import LM, GenerationRequest
 from mixlab.eval.stats import mean_with_stderr
 from mixlab.eval.task import TaskResult
-from mixlab.world.abilities import ABILITIES, Ability, WorldItem
+from mixlab.world.abilities import Ability, WorldItem
+from mixlab.world.abilities_extended import ALL as ABILITIES
+from mixlab.world.abilities_extended import GROUPS
 
 DEFAULT_ITEMS = 100
 
@@ -98,23 +102,52 @@ class WorldTask:
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary="accuracy",
             chance=self.chance, metrics={"accuracy": mean_with_stderr(scores)}, items=records, counts=counts,
-            config={"format": "generation, greedy", "scorer": _scorer_name(self.instruction_type),
+            config={"format": "generation, greedy", "scorer": _scorer_name(self.ability_def),
                     "items": len(items), "clusters": len({it.key for it in items})},
             item_scores=item_scores,
         )
 
     def score(self, items: Sequence[WorldItem], outputs: Sequence[str]) -> tuple[list[float], list[dict], dict]:
-        kind = self.instruction_type
-        if kind == "code":
+        scorer = _scorer_of(self.ability_def)
+        if scorer == "code":
             return _score_code(items, outputs)
-        if kind == "chat":
+        if scorer == "checks":
             return _score_checks(items, outputs)
+        if scorer == "final":
+            finals = [final_number(o) for o in outputs]
+            scores = [float(f == it.check["final"]) for it, f in zip(items, finals, strict=True)]
+            return scores, [{"final": f} for f in finals], {}
         scores = [float(normalise(o) == it.check["answer"]) for it, o in zip(items, outputs, strict=True)]
         return scores, [{} for _ in items], {}
 
 
-def _scorer_name(kind: str) -> str:
-    return {"code": "sandboxed execution of hidden tests", "chat": "verifiable checks (strict)"}.get(kind, "exact match")
+def _scorer_of(ability: Ability) -> str:
+    """How an ability's items are scored, read from what its items carry (hidden tests, checks, a number)."""
+    return _scorer_by_name(ability.name)
+
+
+@lru_cache(maxsize=64)
+def _scorer_by_name(name: str) -> str:
+    check = ABILITIES[name].draw(random.Random(0), "eval").check
+    return "code" if "tests" in check else "checks" if "checks" in check else "final" if "final" in check else "exact"
+
+
+def _scorer_name(ability: Ability) -> str:
+    return {"code": "sandboxed execution of hidden tests", "checks": "verifiable checks (strict)",
+            "final": "exact match of the final number"}.get(_scorer_of(ability), "exact match")
+
+
+def final_number(text: str) -> int | None:
+    """The answer of a worked solution: the first number after the last "answer is", else the last number.
+
+    >>> final_number("3 + 4 = 7. 7 - 2 = 5. the answer is 5."), final_number("it is 12"), final_number("none")
+    (5, 12, None)
+    """
+    low = text.lower()
+    if "answer is" in low and (m := re.search(r"-?\d+", low.rsplit("answer is", 1)[1])):
+        return int(m.group())
+    numbers = re.findall(r"-?\d+", text)
+    return int(numbers[-1]) if numbers else None
 
 
 #: verdicts of world programs already run in this process (program text -> (passed, reason)). The world's
@@ -163,7 +196,14 @@ def _score_checks(items: Sequence[WorldItem], outputs: Sequence[str]) -> tuple[l
 
 def world_suite(*, limit: int | None = None, n_items: int = DEFAULT_ITEMS, abilities: Any = None,
                 **_: Any) -> list[WorldTask]:
-    """One task per world ability (``abilities`` picks some by name)."""
-    names = list(abilities) if abilities else list(ABILITIES)
+    """One task per world ability: the classic seven, or ``abilities`` by name or group (``classic``,
+    ``extended``, ``all``)."""
+    names = [n for a in (abilities or ["classic"]) for n in GROUPS.get(a, (a,))]
+    unknown = [n for n in names if n not in ABILITIES]
+    if unknown:
+        from mixlab.errors import MixlabError
+
+        raise MixlabError(f"unknown world abilities {unknown}; known: {', '.join(ABILITIES)} (groups: "
+                          f"{', '.join(GROUPS)})")
     n = max(n_items, limit or 0)
     return [WorldTask(ABILITIES[name], n) for name in names]

@@ -1,0 +1,148 @@
+"""The instruction-dynamics paper's readings (DoIT, arXiv 2310.19651), with calibrated intervals.
+
+- **Transfer matrix**: each single-source arm against the base model on every ability, at one volume: the
+  diagonal is an ability's own gain, the rest is transfer (positive) or interference (negative). Every cell
+  is a paired comparison (same items, every seed against the one base run), clustered over item contents;
+  the Benjamini-Hochberg adjustment runs over the whole matrix.
+- **Growth pace**: an ability's gain per x4 more data along a nested volume ladder, for the arm trained on
+  it. The pace is a linear contrast of the ladder's runs (``sum_v w_v score_v`` with least-squares weights
+  on ``log4(n)``), computed per seed on the same items and analysed like any paired difference (seeds as the
+  unit of replication, item clusters crossed), so its interval is calibrated like the effects'. A ranking of
+  abilities by pace says which grow fast and which slowly; two paces whose intervals overlap are not ranked.
+
+>>> import numpy as np
+>>> np.round(ladder_weights([100, 400, 1600]), 3).tolist()
+[-0.5, 0.0, 0.5]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from mixlab.analysis.effects import ArmComparison, compare_arms
+from mixlab.analysis.inference import Estimate, benjamini_hochberg, crossed_estimate, paired_estimate
+from mixlab.analysis.scores import StudyScores, Target
+
+FDR = 0.05
+
+
+def single_arms(scores: StudyScores, n_train: int | None = None) -> list[str]:
+    """The arms trained on one source (no ``+``)."""
+    return [m for m in scores.mixtures(n_train) if "+" not in m]
+
+
+# ----------------------------------------------------------------------------------- transfer matrix
+def transfer_matrix(scores: StudyScores, n_train: int | None = None) -> list[ArmComparison]:
+    """Every single-source arm minus the base model on every ability at ``n_train`` (default: the largest
+    volume), BH-adjusted over all cells. Empty without a base row."""
+    if scores.base_run is None:
+        return []
+    vols = scores.volumes()
+    n = n_train if n_train is not None else (vols[-1] if vols else 0)
+    cells = [compare_arms(scores, arm, "none", ability, n) for arm in single_arms(scores, n)
+             for ability in scores.abilities]
+    cells = [c for c in cells if math.isfinite(c.estimate.value)]
+    qs = benjamini_hochberg([c.estimate.p_value for c in cells])
+    return [replace(c, q_value=q) for c, q in zip(cells, qs, strict=True)]
+
+
+def transfer_csv(cells: Sequence[ArmComparison]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["trained_on", "ability", "n_train", "gain", "ci_low", "ci_high", "df", "n_seeds", "q_value",
+                "clear"])
+    for c in cells:
+        lo, hi = c.estimate.ci()
+        w.writerow([c.a, c.target, c.n_train, _r(c.estimate.value), _r(lo), _r(hi), _r(c.estimate.df),
+                    c.estimate.n_seeds, _r(c.q_value), c.clear])
+    return out.getvalue()
+
+
+def format_transfer(cells: Sequence[ArmComparison], width: int = 9) -> str:
+    """The matrix as text: rows trained on, columns scored on; ``*`` marks a clear cell (BH 5 %)."""
+    if not cells:
+        return "transfer matrix: no base model row or no single-source arms"
+    rows = list(dict.fromkeys(c.a for c in cells))
+    cols = list(dict.fromkeys(c.target for c in cells))
+    at = {(c.a, c.target): c for c in cells}
+    head = f"{'trained on':<14}" + "".join(f"{col[:width - 1]:>{width}}" for col in cols)
+    lines = [f"gain over the base model at n={cells[0].n_train} (* clear after Benjamini-Hochberg over "
+             f"{len(cells)} cells)", head]
+    for r in rows:
+        cells_txt = []
+        for col in cols:
+            c = at.get((r, col))
+            cells_txt.append(f"{c.estimate.value:+.2f}{'*' if c.clear else ' '}" if c else "")
+        lines.append(f"{r:<14}" + "".join(f"{t:>{width}}" for t in cells_txt))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------- growth pace
+def ladder_weights(volumes: Sequence[int]) -> np.ndarray:
+    """Least-squares slope weights on ``log4(n)``: ``sum_v w_v y_v`` is the fitted gain per x4."""
+    x = np.log(np.asarray(volumes, dtype=np.float64)) / math.log(4)
+    dx = x - x.mean()
+    return dx / float(np.sum(dx**2))
+
+
+@dataclass(frozen=True)
+class Pace:
+    mixture: str
+    ability: str
+    volumes: tuple[int, ...]
+    estimate: Estimate
+    level: str  # "items" (paired over the same items) or "runs"
+
+
+def growth_pace(scores: StudyScores, mixture: str, target: str | Target) -> Pace:
+    """The gain per x4 more data of ``target`` along ``mixture``'s volume ladder, with its inference."""
+    t = scores.target(target) if isinstance(target, str) else target
+    vols = [n for n in scores.volumes() if n > 0 and mixture in scores.mixtures(n)]
+    seeds = [s for s in scores.seeds() if all(scores.run(mixture, n, s) for n in vols)]
+    if len(vols) < 2 or not seeds:
+        est = Estimate(float("nan"), float("nan"), float("nan"), len(seeds), 0, note="fewer than two volumes")
+        return Pace(mixture, t.name, tuple(vols), est, "runs")
+    w = ladder_weights(vols)
+    runs = [[str(scores.run(mixture, n, s)) for n in vols] for s in seeds]  # every run exists (seeds above)
+    flat = sorted({r for row in runs for r in row})
+    view = scores.item_view(flat, t)
+    if view is not None:
+        index = {r: i for i, r in enumerate(flat)}
+        D = np.array([np.sum([wv * view.values[index[r]] for wv, r in zip(w, row, strict=True)], axis=0)
+                      for row in runs])
+        return Pace(mixture, t.name, tuple(vols), paired_estimate(D, view.weights, view.clusters), "items")
+    d = np.array([[float(np.dot(w, [scores.value(r, t) for r in row]))] for row in runs])
+    return Pace(mixture, t.name, tuple(vols), crossed_estimate(d), "runs")
+
+
+def own_paces(scores: StudyScores, source_abilities: Mapping[str, str] | None = None) -> list[Pace]:
+    """For each single-source arm, the pace of the ability it trains (``source_abilities`` maps an arm to
+    its ability; by default an arm named like an ability trains that ability), fastest first."""
+    mapping = dict(source_abilities or {})
+    out = []
+    for arm in single_arms(scores):
+        ability = mapping.get(arm, arm if arm in scores.abilities else None)
+        if ability is not None:
+            out.append(growth_pace(scores, arm, ability))
+    return sorted(out, key=lambda p: -p.estimate.value if math.isfinite(p.estimate.value) else math.inf)
+
+
+def format_paces(paces: Sequence[Pace]) -> str:
+    if not paces:
+        return "growth pace: no single-source arm with two or more volumes"
+    lines = [f"growth pace (gain per x4 more data, 95% CI; volumes {', '.join(map(str, paces[0].volumes))})"]
+    for p in paces:
+        lo, hi = p.estimate.ci()
+        ci = f"({lo:+.3f} to {hi:+.3f})" if math.isfinite(lo) else "(no interval: one seed)"
+        lines.append(f"  {p.ability:<14} {p.estimate.value:+.3f} {ci}  trained on {p.mixture}")
+    return "\n".join(lines)
+
+
+def _r(x: float) -> object:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)

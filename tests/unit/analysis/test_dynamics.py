@@ -1,0 +1,98 @@
+"""Transfer matrix and growth pace: right on known studies, and the pace's interval covers the truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mixlab.analysis.dynamics import (
+    format_paces,
+    format_transfer,
+    growth_pace,
+    ladder_weights,
+    own_paces,
+    transfer_csv,
+    transfer_matrix,
+)
+from mixlab.analysis.scores import StudyScores
+
+ABILITIES = {"arith": "math", "logic": "logic", "story": "creative"}
+VOLUMES = (25, 100, 400)
+
+
+def ladder_study(rng: np.random.Generator, pace: dict[str, dict[str, float]], seeds: int, *, run_sd: float = 0.03,
+                 cluster_sd: float = 0.05, clusters: int = 30, binary: bool = True) -> tuple[list[dict], list[dict]]:
+    """Single-ability arms on a x4 ladder: true score = 0.2 + pace[arm][ability] * log4(n / 25), plus
+    a per-run shift (training noise), item-cluster x run-condition effects shared by the seeds, and
+    pass/fail items."""
+    rows, items = [], []
+    arms = list(pace)
+    cond = {(a, n, ab): rng.normal(0, cluster_sd, clusters) for a in [*arms, "none"] for n in VOLUMES
+            for ab in ABILITIES}
+    runs = [("none", 0, 0)] + [(a, n, s) for s in range(seeds) for a in arms for n in VOLUMES]
+    for arm, n, s in runs:
+        run_id = f"mix={arm},n={n},seed={s}"
+        shift = rng.normal(0, run_sd) if arm != "none" else 0.0
+        for ab, kind in ABILITIES.items():
+            step = math.log(n / 25, 4) if arm != "none" else 0.0
+            mean = 0.2 + (pace[arm].get(ab, 0.0) * step if arm != "none" else 0.0) + shift
+            p = np.clip(mean + cond[(arm if arm != "none" else "none", n or 25, ab)], 0, 1)
+            values = (rng.random(clusters) < p).astype(float) if binary else p + rng.normal(0, 0.1, clusters)
+            base = {"run_id": run_id, "mixture": arm, "n_train": n, "seed": s}
+            rows.append({**base, "model": "m", "instruction_type": kind, "ability": ab, "task": ab, "metric": "acc",
+                         "value": float(values.mean()), "stderr": 0.0, "n_items": clusters, "primary": True,
+                         "chance": 0.0, "template": "t"})
+            items += [{**base, "task": ab, "ability": ab, "instruction_type": kind, "metric": "acc",
+                       "item": f"{ab}-{i}", "cluster": f"c{i}", "value": float(v)} for i, v in enumerate(values)]
+    return rows, items
+
+
+def test_ladder_weights_are_the_least_squares_slope():
+    w = ladder_weights([25, 100, 400])
+    assert np.allclose(w, [-0.5, 0.0, 0.5]) and abs(w.sum()) < 1e-12
+    y = 0.1 + 0.07 * np.log([25, 100, 400]) / math.log(4)
+    assert abs(float(w @ y) - 0.07) < 1e-12
+
+
+def test_the_pace_of_a_noiseless_ladder_is_exact_and_ranked():
+    rows, items = ladder_study(np.random.default_rng(0), {"arith": {"arith": 0.2}, "logic": {"logic": 0.05}}, 3,
+                               run_sd=0.0, cluster_sd=0.0, binary=False)
+    scores = StudyScores(rows, items)
+    paces = own_paces(scores)
+    assert [p.ability for p in paces] == ["arith", "logic"]
+    assert abs(paces[0].estimate.value - 0.2) < 0.03 and paces[0].level == "items"
+    assert "arith" in format_paces(paces) and "trained on arith" in format_paces(paces)
+
+
+@pytest.mark.parametrize("seeds", [2, 3, 5])
+def test_the_pace_interval_covers_the_true_pace(seeds):
+    rng = np.random.default_rng(seeds)
+    hits, n = 0, 400
+    for _ in range(n):
+        rows, items = ladder_study(rng, {"arith": {"arith": 0.1}}, seeds)
+        est = growth_pace(StudyScores(rows, items), "arith", "arith").estimate
+        lo, hi = est.ci()
+        hits += lo <= 0.1 <= hi
+    assert 0.92 <= hits / n <= 0.985, hits / n
+
+
+def test_the_transfer_matrix_finds_the_diagonal_and_a_transfer_and_adjusts_for_the_family():
+    pace = {"arith": {"arith": 0.25, "logic": 0.15}, "logic": {"logic": 0.25}, "story": {}}
+    rows, items = ladder_study(np.random.default_rng(3), pace, 4, run_sd=0.01, clusters=80)
+    cells = transfer_matrix(StudyScores(rows, items))
+    assert len(cells) == 9 and {c.n_train for c in cells} == {400}
+    clear = {(c.a, c.target) for c in cells if c.clear}
+    assert {("arith", "arith"), ("logic", "logic"), ("arith", "logic")} <= clear
+    assert not any(a == "story" for a, _ in clear)
+    assert all(not math.isnan(c.q_value) and c.q_value >= c.estimate.p_value - 1e-12 for c in cells)
+    text = format_transfer(cells)
+    assert "trained on" in text and "*" in text
+    assert transfer_csv(cells).splitlines()[0].startswith("trained_on,ability,n_train,gain")
+
+
+def test_no_matrix_without_a_base_row():
+    rows, items = ladder_study(np.random.default_rng(1), {"arith": {"arith": 0.1}}, 2)
+    rows = [r for r in rows if r["mixture"] != "none"]
+    assert transfer_matrix(StudyScores(rows, items)) == []
