@@ -209,7 +209,7 @@ def _token_lengths(examples: list[Any], tokenizer: Any, train: Mapping[str, Any]
 
 def load_study_tokenizer(model: str, train: Mapping[str, Any]) -> tuple[Any, str]:
     """The tokenizer training would use, or ``(None, why not)``."""
-    if model == "world":
+    if model == "world" or model.startswith("world:"):
         return None, "the world's tokenizer is built with its base model at run time"
     from mixlab.train.model import load_tokenizer, resolve_model_source
 
@@ -228,7 +228,7 @@ def load_study_tokenizer(model: str, train: Mapping[str, Any]) -> tuple[Any, str
 def model_parameters(model: str, train: Mapping[str, Any]) -> tuple[int | None, str]:
     """``(parameters, where the number comes from)``: the model's config (built on the meta device, no
     weights read), else a size in the name (``7B``, ``135M``), else ``None``."""
-    if model == "world":
+    if model == "world" or model.startswith("world:"):
         return None, "the world's base model is built at run time; a CPU study"
     try:
         import torch

@@ -128,8 +128,18 @@ def evaluate_model(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dic
 
 def _model_name(run: RunSpec) -> str:
     path = Path(run.model)
-    base = ("world" if (path / "world_model.json").exists() else path.name) if path.exists() else run.model
+    base = (_world_name(path) if (path / "world_model.json").exists() else path.name) if path.exists() else run.model
     return base if run.is_base else f"{base}+{run.mixture_label}"
+
+
+def _world_name(folder: Path) -> str:
+    """``world`` for the default size's base, ``world:xs`` / ``world:s`` for the others."""
+    import json
+
+    from mixlab.world.model import size_of
+
+    size = size_of(json.loads((folder / "world_model.json").read_text())["spec"])
+    return "world" if size in ("m", None) else f"world:{size}"
 
 
 def _summary(rows: list[dict[str, Any]]) -> str:

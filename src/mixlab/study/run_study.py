@@ -50,11 +50,12 @@ class StudyResult:
 
 def resolve_model(spec: StudySpec, announce: Callable[[str], None] = print) -> str:
     """The base model's location; ``world`` builds (once, cached) the embedded world's pretrained base."""
-    if spec.model != "world":
-        return spec.model
-    from mixlab.world.model import WorldModelSpec, ensure_base_model
+    from mixlab.world.model import ensure_base_model, sized, world_size
 
-    wspec = WorldModelSpec(**spec.world)
+    size = world_size(spec.model)
+    if size is None:
+        return spec.model
+    wspec = sized(size, **spec.world)
     return str(ensure_base_model(wspec, progress=_pretrain_progress(announce)))
 
 

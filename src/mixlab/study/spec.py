@@ -90,7 +90,8 @@ class StudySpec(BaseModel):
     name: str = "study"
     """Study name (the default output folder)."""
     model: str = "world"
-    """Base model: a folder, hub id, ``.gguf`` file, or ``world`` (the embedded world's pretrained base)."""
+    """Base model: a folder, hub id, ``.gguf`` file, or ``world`` (the embedded world's pretrained base;
+    ``world:xs`` / ``world:s`` / ``world:m`` name its sizes, ``world`` is ``world:m``)."""
     world: dict[str, Any] = Field(default_factory=dict)
     """Recipe overrides for the world base model (``mixlab.world.model.WorldModelSpec`` fields)."""
     mixture: MixtureSpec
@@ -125,6 +126,19 @@ class StudySpec(BaseModel):
             return get_design(v).name
         except UnknownNameError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("model")
+    @classmethod
+    def _known_world_size(cls, v: str) -> str:
+        if v.startswith("world:"):
+            from mixlab.errors import MixlabError
+            from mixlab.world.model import world_size
+
+            try:
+                world_size(v)
+            except MixlabError as exc:
+                raise ValueError(str(exc)) from None
+        return v
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> StudySpec:

@@ -88,6 +88,33 @@ def sized(size: str, **overrides: object) -> WorldModelSpec:
     return WorldModelSpec(**{**SIZES[size], **overrides})  # type: ignore[arg-type]
 
 
+def world_size(model: str) -> str | None:
+    """The world size a study's ``model`` names (``world`` is ``m``), or None for any other model.
+
+    >>> world_size("world"), world_size("world:xs"), world_size("./my-model")
+    ('m', 'xs', None)
+    """
+    if model == "world":
+        return "m"
+    if model.startswith("world:"):
+        size = model.split(":", 1)[1]
+        if size not in SIZES:
+            from mixlab.errors import MixlabError
+
+            raise MixlabError(f"model {model!r}: the world's sizes are {', '.join(f'world:{s}' for s in SIZES)}")
+        return size
+    return None
+
+
+def size_of(spec_fields: dict[str, object]) -> str | None:
+    """The named size whose architecture a base model's recipe has (``world_model.json``'s ``spec``)."""
+    for name, over in SIZES.items():
+        arch = asdict(WorldModelSpec(**over))
+        if all(spec_fields.get(k) == arch[k] for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size")):
+            return name
+    return None
+
+
 def world_fingerprint() -> str:
     """A hash of what the world generates (corpus and items): a changed generator means a new base model."""
     import random

@@ -97,3 +97,19 @@ def test_variants_write_the_same_items_otherwise():
         load_world_source("arith:short", size=5)
     with pytest.raises(MixlabError, match="no direct answers"):
         load_world_source("chat:direct", size=5)
+
+
+def test_named_world_sizes_resolve_and_are_validated():
+    from mixlab.study.spec import StudySpec
+    from mixlab.world.model import SIZES, size_of, sized, world_size
+
+    assert [world_size(m) for m in ("world", "world:xs", "world:s", "world:m", "gpt2")] == ["m", "xs", "s", "m", None]
+    assert sized("m") == WorldModelSpec() and sized("xs", pretrain_tokens=10).pretrain_tokens == 10
+    widths = [sized(s).hidden_size for s in SIZES]
+    assert widths == sorted(widths) and len(set(widths)) == 3
+    assert size_of({"hidden_size": 32, "num_layers": 2, "num_heads": 4, "intermediate_size": 96}) == "xs"
+    spec = {"name": "s", "mixture": {"sources": [{"name": "a", "alias": "A", "world": "arith", "count": 5}]},
+            "design": "single", "volumes": [5]}
+    assert StudySpec.model_validate({**spec, "model": "world:s"}).model == "world:s"
+    with pytest.raises(ValueError, match="the world's sizes are world:xs, world:s, world:m"):
+        StudySpec.model_validate({**spec, "model": "world:xl"})
