@@ -16,7 +16,8 @@ A study spec is YAML (see ``configs/studies/``)::
     eval: {suites: [world]}
 
 Every run is a pure function of its ``RunSpec``; the spec's hash is the run's identity, and its name encodes
-what varies: ``mix=A+C,n=400,seed=1``.
+what varies: ``mix=A+C,n=400,seed=1``. ``axes`` (``mixlab.study.axes``) cross the design with any field that
+changes a trained run, and their values join the name: ``mix=A+C,n=400,seed=1,lr=0.0003``.
 
 >>> spec = StudySpec.model_validate({"name": "s", "model": "world", "mixture": {"sources": [
 ...     {"name": "chat", "alias": "A", "world": "chat", "count": 10},
@@ -26,6 +27,9 @@ what varies: ``mix=A+C,n=400,seed=1``.
 ['mix=none', 'mix=A,n=10,seed=0', 'mix=C,n=10,seed=0', 'mix=A+C,n=10,seed=0']
 >>> len(expand(spec))   # base once + 3 arms x 2 volumes x 2 seeds
 13
+>>> lr = spec.model_copy(update={"axes": {"lr": AxisSpec(field="train.lr", values=(1e-4, 3e-4))}})
+>>> [r.run_id for r in expand(lr)][:2], len(expand(lr))   # the base is shared: lr does not change it
+(['mix=none', 'mix=A,n=10,seed=0,lr=0.0001'], 25)
 """
 
 from __future__ import annotations
