@@ -11,7 +11,7 @@ from mixlab.errors import MixlabError
 
 if TYPE_CHECKING:
     from mixlab.study.run_study import StudyResult
-    from mixlab.study.spec import StudySpec
+    from mixlab.study.spec import RunSpec, StudySpec
 
 EPILOG = """\
 examples:
@@ -118,7 +118,7 @@ def _expand(args: argparse.Namespace) -> int:
     return 0
 
 
-def axes_lines(spec: StudySpec, runs: list) -> list[str]:
+def axes_lines(spec: StudySpec, runs: list[RunSpec]) -> list[str]:
     """The cross product in words: each axis and its values, the trained runs per combination, the base rows."""
     trained = [r for r in runs if not r.is_base]
     combos = 1
@@ -132,7 +132,8 @@ def axes_lines(spec: StudySpec, runs: list) -> list[str]:
                    f"{shared}")
     per = len(trained) // combos if combos else 0
     out.append(f"  {combos} combinations x {per} trained runs (arms x volumes x seeds) = {len(trained)} trained "
-               f"runs, + {len(runs) - len(trained)} base rows = {len(runs)} runs")
+               f"runs, + {len(runs) - len(trained)} base row{'s' if len(runs) - len(trained) != 1 else ''} = "
+               f"{len(runs)} runs")
     return out
 
 
