@@ -20,6 +20,7 @@ STUDIES = {
     "paper1_smollm2_cpu.yaml": (15, 7),
     "paper1_gpu.yaml": (29, 7),
     "simplex_world.yaml": (132, 66),
+    "axes_world.yaml": (29, 7),
 }
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mixlab.analysis.scores import StudyScores
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,22 +58,18 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def print_summary(study_dir: str | Path) -> None:
-    """Print the mixture table at the largest volume, the clear direct and cross-type effects and the power
-    of the study to the terminal (``effects.csv`` holds every effect)."""
+    """Print the mixture table at the largest volume (one block per combination of axis values), the clear
+    direct and cross-type effects, the axes' own effects and the power of the study to the terminal
+    (``effects.csv`` holds every effect)."""
     from mixlab.analysis.effects import FDR, describe, detectable_line, headline_cross_effects, study_effects
     from mixlab.analysis.report import load_scores, read_sources
-    from mixlab.analysis.table import format_table, mixture_table
 
     scores = load_scores(study_dir)
     if not scores.coords:
         print("no complete runs yet")
         return
-    t = mixture_table(scores)
-    where = f"n = {t.n_train} rows per source" if t.n_train else "all runs"
-    k = len(scores.seeds(t.n_train))
-    print(f"\nmixture table ({where}; primary metric, mean over {k} seed{'s' if k != 1 else ''}, "
-          "± = sd over seeds; averages on 0-1; * = best in column)")
-    print(format_table(t, spread=True))
+    for values in scores.axis_combinations():
+        print_table(scores.where(values) if values else scores, values)
     types = read_sources(study_dir)
     found = study_effects(scores, types)
     if found.gains:
@@ -81,9 +82,29 @@ def print_summary(study_dir: str | Path) -> None:
     n_max = max(e.n_train for e in effects)
     print(f"\neffects at n = {n_max} (95% CI; verdicts after Benjamini-Hochberg, FDR {FDR:.0%}, over "
           f"{len(effects)} effects in effects.csv):")
-    direct = [e for e in effects if e.n_train == n_max and e.target == f"{e.source_type} avg" and e.source_type]
-    for e in direct + headline_cross_effects(effects, types, k=3):
+    sources = [e for e in effects if not e.axis]
+    direct = [e for e in sources if e.n_train == n_max and e.target == f"{e.source_type} avg" and e.source_type]
+    for e in direct + headline_cross_effects(sources, types, k=3):
         print("  " + describe(e, types))
-    lines = [x for tt in scores.targets() if tt.is_average and tt.kind and (x := detectable_line(effects, tt.name))]
+    axis = [e for e in effects if e.axis and e.n_train == n_max and e.target.endswith("avg")]
+    if axis:
+        print("axes (each value against the axis's first value, paired on mixture, volume, seed and items):")
+        for e in axis:
+            print("  " + describe(e, types))
+    lines = [x for tt in scores.targets() if tt.is_average and tt.kind and (x := detectable_line(sources, tt.name))]
     if lines:
         print("power (80 %, 5 % two-sided): " + "; ".join(lines))
+
+
+def print_table(scores: StudyScores, values: Mapping[str, str] | None = None) -> None:
+    """One block of the mixture table: the largest volume of one combination of axis values."""
+    from mixlab.analysis.table import format_table, mixture_table
+
+    t = mixture_table(scores)
+    where = f"n = {t.n_train} rows per source" if t.n_train else "all runs"
+    if values:
+        where = ",".join(f"{k}={v}" for k, v in values.items()) + "; " + where
+    k = len(scores.seeds(t.n_train))
+    print(f"\nmixture table ({where}; primary metric, mean over {k} seed{'s' if k != 1 else ''}, "
+          "± = sd over seeds; averages on 0-1; * = best in column)")
+    print(format_table(t, spread=True))

@@ -16,6 +16,13 @@ Verdict (after adjustment): ``direct`` (a clear gain on the source's own instruc
 average, which holds it), ``transfer`` (a clear gain on another type), ``interference`` (a clear loss), else
 ``no clear effect``.
 
+**Axes** (``lr``, ``size``: ``docs/study.md``): source effects are computed within each combination of axis
+values (``slice`` ``lr=0.001``: the pairs share the axis values), and each axis has its own effect
+(``axis_effects``): a value against the axis's reference value (its first), paired on the same mixture,
+volume, seed and items, averaged over the mixtures trained at both, with the same inference. Every effect of
+the study, source and axis, is one Benjamini-Hochberg family. An axis effect's verdict is ``gain``, ``loss`` or
+``no clear effect``.
+
 >>> rows = [{"run_id": "b", "mixture": "none", "n_train": 0, "seed": 0, "primary": True,
 ...          "instruction_type": "chat", "ability": "x", "task": "x", "value": 0.1}]
 >>> for mix, v in {"A": 0.6, "C": 0.2, "A+C": 0.5}.items():
@@ -53,7 +60,8 @@ from mixlab.artifacts import atomic_write_text
 
 FDR = 0.05
 EFFECT_COLUMNS = ["source", "source_type", "target", "target_type", "n_train", "effect", "ci_low", "ci_high",
-                  "p_value", "q_value", "verdict", "se", "df", "n_seeds", "n_pairs", "n_clusters", "level", "note"]
+                  "p_value", "q_value", "verdict", "se", "df", "n_seeds", "n_pairs", "n_clusters", "level", "note",
+                  "axis", "slice"]
 RUN_LEVEL = "run-level scores (no item scores): item sampling noise enters only through the seeds"
 
 
@@ -71,6 +79,10 @@ class Effect:
     source_type: str = ""
     q_value: float = float("nan")
     verdict: str = "no clear effect"
+    #: the axis whose own effect this is (``source`` is then ``lr=0.001 vs lr=0.003``); empty for a source
+    axis: str = ""
+    #: the combination of (other) axis values the effect was computed within: ``lr=0.001``
+    slice: str = ""
 
     @property
     def effect(self) -> float:
@@ -109,7 +121,8 @@ class Effect:
                 "target_type": self.target_type, "n_train": self.n_train, "effect": self.effect, "ci_low": lo,
                 "ci_high": hi, "p_value": self.p_value, "q_value": self.q_value, "verdict": self.verdict,
                 "se": self.se, "df": self.estimate.df, "n_seeds": self.n_seeds, "n_pairs": self.n_pairs,
-                "n_clusters": self.estimate.n_clusters, "level": self.level, "note": self.note}
+                "n_clusters": self.estimate.n_clusters, "level": self.level, "note": self.note,
+                "axis": self.axis, "slice": self.slice}
 
 
 def _parts(label: str) -> frozenset[str]:
@@ -176,13 +189,90 @@ def verdict(effect: float, q: float, own: bool, level: float = FDR) -> str:
 def all_effects(scores: StudyScores, sources: Sequence[str], source_types: Mapping[str, str]) -> list[Effect]:
     """Every source's effect on every ability, every type's average and the overall average, at every
     volume; q-values and verdicts over the whole family (Benjamini-Hochberg)."""
+    return adjust(raw_effects(scores, sources, source_types))
+
+
+def raw_effects(scores: StudyScores, sources: Sequence[str], source_types: Mapping[str, str],
+                slice_label: str = "") -> list[Effect]:
+    """``all_effects`` before the family's adjustment (no q-values or verdicts)."""
     out = [source_effect(scores, src, t, n, source_types.get(src, ""))
            for n in scores.volumes() for src in sources for t in scores.targets()]
-    out = [e for e in out if e.n_pairs and not math.isnan(e.effect)]
-    qs = benjamini_hochberg([e.p_value for e in out])
+    return [replace(e, slice=slice_label) for e in out if e.n_pairs and not math.isnan(e.effect)]
+
+
+def adjust(effects: Sequence[Effect]) -> list[Effect]:
+    """q-values (Benjamini-Hochberg over ``effects``, one family) and verdicts."""
+    qs = benjamini_hochberg([e.p_value for e in effects])
     # the overall average holds the source's own type too: a gain there is direct, not transfer
-    own = [bool(e.source_type) and e.source_type in (e.target_type, "") for e in out]
-    return [replace(e, q_value=q, verdict=verdict(e.effect, q, o)) for e, q, o in zip(out, qs, own, strict=True)]
+    own = [bool(e.source_type) and e.source_type in (e.target_type, "") for e in effects]
+    return [replace(e, q_value=q, verdict=axis_verdict(e.effect, q) if e.axis else verdict(e.effect, q, o))
+            for e, q, o in zip(effects, qs, own, strict=True)]
+
+
+def axis_verdict(effect: float, q: float, level: float = FDR) -> str:
+    """``gain`` / ``loss`` when the adjusted test of an axis value against its reference is clear."""
+    if not (q <= level) or effect == 0 or math.isnan(effect):
+        return "no clear effect"
+    return "gain" if effect > 0 else "loss"
+
+
+def slice_label(values: Mapping[str, str]) -> str:
+    """``{"lr": "0.001", "size": "small"}`` -> ``lr=0.001,size=small`` (as in run ids)."""
+    return ",".join(f"{k}={v}" for k, v in values.items())
+
+
+def axis_pairs(scores: StudyScores, axis: str, value: str, rest: Mapping[str, str],
+               n_train: int) -> dict[int, list[tuple[str, str]]]:
+    """Per seed, the (run at ``axis=value``, run at the reference value) pairs of every trained mixture at
+    ``n_train``, the other axes held at ``rest``; only mixtures present at both values in every seed."""
+    ref = scores.axis_levels(axis)[0]
+    seeds = scores.seeds(n_train)
+
+    def run(m: str, s: int, v: str) -> str | None:
+        return scores.run_where(m, n_train, s, {**rest, axis: v})
+
+    kept = [m for m in scores.mixtures(n_train) if all(run(m, s, value) and run(m, s, ref) for s in seeds)]
+    return {s: [(run(m, s, value), run(m, s, ref)) for m in kept] for s in seeds}  # type: ignore[misc]
+
+
+def axis_effect(scores: StudyScores, axis: str, value: str, target: str | Target, n_train: int,
+                rest: Mapping[str, str] | None = None) -> Effect:
+    """The effect of ``axis=value`` against the axis's reference value on ``target`` at ``n_train``: the
+    mean paired difference over mixtures (same mixture, volume, seed and items), the other axes at ``rest``
+    (untested against the family: ``axis_effects`` adds q-values and verdicts)."""
+    t = scores.target(target) if isinstance(target, str) else target
+    rest = dict(rest or {})
+    ref = scores.axis_levels(axis)[0]
+    pairs = axis_pairs(scores, axis, value, rest, n_train)
+    n_pairs = len(next(iter(pairs.values()), []))
+    name = f"{axis}={value} vs {axis}={ref}"
+    if not n_pairs:
+        est = Estimate(float("nan"), float("nan"), float("nan"), len(pairs), 0,
+                       note="no mixture was trained at both values")
+        return Effect(name, t.name, t.kind, n_train, est, 0, "runs", axis=axis, slice=slice_label(rest))
+    est, level = contrast(scores, pairs, t)
+    return Effect(name, t.name, t.kind, n_train, est, n_pairs, level, axis=axis, slice=slice_label(rest))
+
+
+def axis_effects(scores: StudyScores) -> list[Effect]:
+    """Every axis value's effect against its reference, on every target, at every volume, within every
+    combination of the other axes' values (unadjusted; ``study_effects`` adjusts the whole family)."""
+    out = []
+    for axis in scores.axes:
+        others = [a for a in scores.axes if a != axis]
+        rests = [{a: c[a] for a in others} for c in _unique(scores.axis_combinations(), others)]
+        for rest in rests:
+            for value in scores.axis_levels(axis)[1:]:
+                out += [axis_effect(scores, axis, value, t, n, rest) for n in scores.volumes()
+                        for t in scores.targets()]
+    return [e for e in out if e.n_pairs and not math.isnan(e.effect)]
+
+
+def _unique(combos: Sequence[Mapping[str, str]], keys: Sequence[str]) -> list[Mapping[str, str]]:
+    seen: dict[tuple[str, ...], Mapping[str, str]] = {}
+    for c in combos:
+        seen.setdefault(tuple(c[k] for k in keys), c)
+    return list(seen.values())
 
 
 def study_sources(scores: StudyScores) -> list[str]:
@@ -203,6 +293,8 @@ class ArmComparison:
     #: P(a run of ``a`` scores above a run of ``b``), over every pair of seeds (ties count half)
     p_improvement: float
     q_value: float = float("nan")
+    #: the combination of axis values both arms were run at (``lr=0.001``; empty without axes)
+    slice: str = ""
 
     @property
     def clear(self) -> bool:
@@ -273,11 +365,17 @@ def describe(e: Effect, source_types: Mapping[str, str] | None = None) -> str:
     kind = e.source_type or (source_types or {}).get(e.source, "")
     who = f"{e.source} ({kind})" if kind else e.source
     verb = "raises" if e.effect > 0 else "lowers"
-    where = f"at n={e.n_train} per source, over {e.n_pairs} arm pairs x {e.n_seeds} seeds"
+    within = f" with {e.slice}" if e.slice else ""
+    where = f"at n={e.n_train} per source{within}, over {e.n_pairs} arm pairs x {e.n_seeds} seeds"
+    subject = f"Adding {who} data"
+    if e.axis:  # "lr=0.001 vs lr=0.003"
+        value, ref = e.source.split(" vs ")
+        subject = f"Setting {value} (against {ref})"
+        where = f"at n={e.n_train} per source{within}, over {e.n_pairs} mixtures x {e.n_seeds} seeds"
     if not e.estimate.estimable:
-        return f"Adding {who} data {verb} {e.target} by {e.effect:+.3f} {where} ({e.estimate.note or NO_SEED_INTERVAL})."
+        return f"{subject} {verb} {e.target} by {e.effect:+.3f} {where} ({e.estimate.note or NO_SEED_INTERVAL})."
     lo, hi = e.ci
-    return (f"Adding {who} data {verb} {e.target} by {e.effect:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}, "
+    return (f"{subject} {verb} {e.target} by {e.effect:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}, "
             f"{_fmt_q(e.q_value)}) {where}: {e.verdict}.")
 
 
@@ -302,7 +400,7 @@ def power_estimate(effects: Sequence[Effect], target: str) -> Estimate | None:
     if not effects:
         return None
     n_max = max(e.n_train for e in effects)
-    here = [e for e in effects if e.target == target and e.n_train == n_max]
+    here = [e for e in effects if e.target == target and e.n_train == n_max and not e.axis]
     cross = [e for e in here if e.source_type and e.source_type != e.target_type]
     return pooled([e.estimate for e in (cross or here)])
 
@@ -349,5 +447,20 @@ class StudyEffects:
 
 
 def study_effects(scores: StudyScores, source_types: Mapping[str, str]) -> StudyEffects:
-    return StudyEffects(all_effects(scores, study_sources(scores), source_types), own_gains(scores, source_types),
-                        best_arm_comparisons(scores))
+    """Every effect of a study; with axes, the source effects, gains and best-arm comparisons of every
+    combination of axis values and the axes' own effects, adjusted as one family each."""
+    if not scores.axes:
+        return StudyEffects(all_effects(scores, study_sources(scores), source_types),
+                            own_gains(scores, source_types), best_arm_comparisons(scores))
+    raw: list[Effect] = []
+    gains: list[ArmComparison] = []
+    best: list[ArmComparison] = []
+    sources = study_sources(scores)
+    for values in scores.axis_combinations():
+        part, label = scores.where(values), slice_label(values)
+        raw += raw_effects(part, sources, source_types, label)
+        gains += [replace(g, slice=label) for g in own_gains(part, source_types)]
+        best += [replace(b, slice=label) for b in best_arm_comparisons(part)]
+    qs = holm([g.estimate.p_value for g in gains])  # one Holm family over every combination's gains
+    return StudyEffects(adjust(raw + axis_effects(scores)), [replace(g, q_value=q) for g, q in
+                                                             zip(gains, qs, strict=True)], best)

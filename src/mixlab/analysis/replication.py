@@ -71,7 +71,8 @@ def read_effects(path: str | Path) -> list[dict[str, str]]:
 
 def compare_effects(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> Agreement:
     """How the effects of two studies of one design agree (see the module docstring)."""
-    key = lambda r: (r["source"], r["target"], str(r["n_train"]))  # noqa: E731
+    # the combination of axis values is part of an effect's name (absent from files written before axes)
+    key = lambda r: (r["source"], r["target"], str(r["n_train"]), r.get("slice") or "")  # noqa: E731
     other = {key(r): r for r in b}
     out = Agreement()
     widths: tuple[list[float], list[float]] = ([], [])

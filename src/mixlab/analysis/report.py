@@ -139,18 +139,24 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, *, title:
     parts.append("<h2>Mixture table</h2><p class='note'>Primary metric of every ability (mean over seeds; "
                  "± = standard deviation over seeds); per-type and overall averages put every ability on 0-1 "
                  "by its declared range first; the best value of each column is bold. Base row first.</p>")
+    slices = [(_slice(values), scores.where(values) if values else scores) for values in scores.axis_combinations()]
     table_volumes: list[int | None] = [*sorted(scores.volumes(), reverse=True)] or [None]
-    for n in table_volumes:
-        parts.append(f"<h3>{'n = ' + str(n) + ' rows per source' if n else 'all runs'}</h3>")
-        parts.append(table_html(mixture_table(scores, n)))
+    for label, part in slices:  # one block per combination of axis values (one block without axes)
+        for n in table_volumes:
+            where = 'n = ' + str(n) + ' rows per source' if n else 'all runs'
+            parts.append(f"<h3>{html.escape(label + '; ' if label else '')}{where}</h3>")
+            parts.append(table_html(mixture_table(part, n)))
     with tempfile.TemporaryDirectory() as tmp:
         if scores.volumes():
-            img = plot_curves(scores, str(Path(tmp) / "curves.png"))
             parts.append("<h2>Growth curves</h2><p class='note'>Each ability's primary score over data volume "
                          "(rows per source, log scale), one line per mixture; error bars: standard deviation "
-                         "over seeds; dashed: base model; dotted: chance.</p>"
-                         f'<img alt="growth curves" src="{_png(img)}">')
-            parts.append(_fits_html(scores))
+                         "over seeds; dashed: base model; dotted: chance."
+                         + (" One figure per combination of axis values." if scores.axes else "") + "</p>")
+            for i, (label, part) in enumerate(slices):
+                img = plot_curves(part, str(Path(tmp) / f"curves{i}.png"))
+                parts.append((f"<h3>{html.escape(label)}</h3>" if label else "")
+                             + f'<img alt="growth curves {html.escape(label)}" src="{_png(img)}">')
+                parts.append(_fits_html(part, label))
         parts.append(_effects_html(found, scores, source_types))
         parts.append(_search_html(study_dir, tmp))
         tplot = _training_plot(training, str(Path(tmp) / "training.png"))
@@ -172,12 +178,17 @@ def _meta_html(rows: Sequence[Mapping[str, Any]], scores: StudyScores, meta: Map
     items = [f"{len(scores.coords)} runs, {len(scores.mixtures())} mixtures and the base model, volumes "
              f"{scores.volumes()} rows per source, seeds {seeds}", f"base model: {', '.join(models) or '-'}",
              f"chat template(s) used in evaluation: {', '.join(t or 'none' for t in templates)}",
+             *(f"axis {a}: {', '.join(scores.axis_levels(a))} (the first is the reference)" for a in scores.axes),
              f"written {time.strftime('%Y-%m-%d %H:%M')}"]
     items += [f"{k}: {v}" for k, v in (meta or {}).items()]
     return "<p class='meta'>" + "<br>".join(html.escape(i) for i in items) + "</p>"
 
 
-def _fits_html(scores: StudyScores) -> str:
+def _slice(values: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in values.items())
+
+
+def _fits_html(scores: StudyScores, label: str = "") -> str:
     fits = [f for f in growth_fits(scores) if "+" not in f.mixture]
     if not fits:
         return ""
@@ -189,7 +200,7 @@ def _fits_html(scores: StudyScores) -> str:
         cells = "".join(f"<td>{by[(ab, a)].per_x4:+.3f}</td>" if (ab, a) in by else "<td>-</td>" for a in arms)
         body.append(f"<tr><td>{html.escape(ab)}</td><td>{html.escape(scores.kinds[ab])}</td>{cells}</tr>")
     n_points = max(f.n_points for f in fits)
-    return ("<h3>Growth pace</h3><p class='note'>Slope b of score = a + b·log<sub>4</sub>(n) over the volumes "
+    return (f"<h3>Growth pace{' (' + html.escape(label) + ')' if label else ''}</h3><p class='note'>Slope b of score = a + b·log<sub>4</sub>(n) over the volumes "
             f"({n_points} points) for each single-source arm: the gain per ×4 more data.</p>"
             f"<table><tr><th>ability</th><th>type</th>{head}</tr>{''.join(body)}</table>")
 
@@ -207,7 +218,8 @@ def _comparison_rows(comps: Sequence[ArmComparison], first: str) -> str:
     for c in comps:
         lo, hi = c.estimate.ci()
         cls = ("clear" if c.estimate.value > 0 else "neg") if c.clear else "unclear"
-        out.append(f"<tr><td>{html.escape(first.format(c=c))}</td><td>{html.escape(c.target)}</td><td>{c.n_train}</td>"
+        what = first.format(c=c) + (f" ({c.slice})" if c.slice else "")
+        out.append(f"<tr><td>{html.escape(what)}</td><td>{html.escape(c.target)}</td><td>{c.n_train}</td>"
                    f"<td>{c.estimate.value:+.3f}</td><td>{_ci_text(lo, hi)}</td><td>{_q_text(c.q_value)}</td>"
                    f"<td>{c.p_improvement:.2f}</td><td class='{cls}'>{'yes' if c.clear else 'no'}</td></tr>")
     return "".join(out)
@@ -237,10 +249,11 @@ def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mappin
         targets = list(dict.fromkeys(e.target for e in effects if e.target.endswith("avg")))
         th = "".join(f"<th>{html.escape(t)}</th>" for t in targets)
         body = []
-        for s in sorted({e.source for e in effects}):
+        for sl, s in dict.fromkeys((e.slice, e.source) for e in effects if not e.axis):
             cells = []
             for t in targets:
-                found_e = next((x for x in effects if x.source == s and x.target == t and x.n_train == n_max), None)
+                found_e = next((x for x in effects if x.source == s and x.slice == sl and not x.axis
+                                and x.target == t and x.n_train == n_max), None)
                 if found_e is None:
                     cells.append("<td>-</td>")
                     continue
@@ -248,7 +261,9 @@ def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mappin
                 cls = {"interference": "neg", "no clear effect": ""}.get(found_e.verdict, "clear")
                 cells.append(f"<td class='{cls}'>{found_e.effect:+.3f}<br><span class='sd'>{_ci_text(lo, hi)} "
                              f"q {_q_text(found_e.q_value)}</span><br><span class='sd'>{found_e.verdict}</span></td>")
-            body.append(f"<tr><td>+{html.escape(s)} ({html.escape(source_types.get(s, '?'))})</td>{''.join(cells)}</tr>")
+            where = f" with {sl}" if sl else ""
+            body.append(f"<tr><td>+{html.escape(s)} ({html.escape(source_types.get(s, '?'))}){html.escape(where)}"
+                        f"</td>{''.join(cells)}</tr>")
         lines = [x for t in targets if t != "avg" and (x := detectable_line(effects, t))]
         power = ("<p class='note'>Power: " + "; ".join(html.escape(x) for x in lines) +
                  " (80 % power, 5 % two-sided; `mixlab plan` tells how many seeds and items a smaller effect "
@@ -258,6 +273,17 @@ def _effects_html(found: StudyEffects, scores: StudyScores, source_types: Mappin
                    f"item clusters); verdicts after Benjamini-Hochberg at a false discovery rate of {FDR:.0%} over "
                    f"all {len(effects)} effects (every volume and target, in effects.csv).</p>"
                    f"<table><tr><th>added</th>{th}</tr>{''.join(body)}</table>{power}")
+    axis = [e for e in effects if e.axis]
+    if axis:
+        out.append("<h3>Effects of the axes</h3><p class='note'>Each axis value against the axis's first value "
+                   "(its reference), paired on the same mixture, volume, seed and items and averaged over the "
+                   "mixtures trained at both; 95% CI (t, seeds as replicates, item clusters); q from the same "
+                   "Benjamini-Hochberg family as the source effects.</p><ul>")
+        for e in axis:
+            if e.target.endswith("avg"):
+                cls = {"gain": "clear", "loss": "neg"}.get(e.verdict, "unclear")
+                out.append(f"<li class='{cls}'>{html.escape(describe(e, source_types))}</li>")
+        out.append("</ul>")
     if found.best:
         out.append("<h3>The best mixture against the others</h3><p class='note'>Per average, the arm with the "
                    "highest mean against each other arm; Holm-adjusted within each target.</p>")

@@ -8,6 +8,10 @@ by design coordinates, and item vectors for paired comparisons.
   Averages always use 0-1 values (each ability divided by its range); a single ability keeps its own scale.
 - **Runs** are found by design coordinates (``mixture, n_train, seed``); the base model (``none``) is one run
   that serves every volume and seed.
+- **Axes**: a study with named axes (``lr``, ``size``; ``docs/study.md``) has one results column per axis;
+  each run's axis values are in ``axis_values`` (empty for a base row that every value of an axis shares).
+  ``where({"lr": "0.001"})`` is the study at one combination of axis values, a ``StudyScores`` without axes
+  in which every analysis works as in a study without them; ``run_where`` finds a run across values.
 - **Items**: when the item store (``items.csv.gz``) covers a target's tasks, the target's value in a run is
   a weighted mean over items (weights ``1 / (abilities x tasks x items)``), with each item's content cluster:
   paired, clustered inference reads this. Otherwise comparisons fall back to run-level values (said so).
@@ -32,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from mixlab.study.store import ITEM_STORE_COLUMNS, RESULT_COLUMNS
 
 TYPE_ORDER = ("nlp", "code", "chat", "math")
 UNIT = (0.0, 1.0)
@@ -77,6 +83,23 @@ def normalise(value: float, scale: tuple[float, float]) -> float:
     return (value - lo) / (hi - lo)
 
 
+def axis_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The axis columns of a results (or item) store: every column that is not one of the store's own
+    (``RESULT_COLUMNS``, ``ITEM_STORE_COLUMNS``), in column order. A store written before axes has none.
+
+    >>> axis_columns([{"run_id": "r", "mixture": "A", "n_train": 1, "seed": 0, "lr": "0.001", "value": 1}])
+    ['lr']
+    """
+    known = set(RESULT_COLUMNS) | set(ITEM_STORE_COLUMNS)
+    return [k for k in (rows[0] if rows else {}) if k not in known]
+
+
+def _text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v)
+
+
 @dataclass(frozen=True)
 class Target:
     """What a comparison is about: one ability, or the mean of several on 0-1."""
@@ -102,9 +125,14 @@ class ItemView:
 class StudyScores:
     """The results store (and item store, when given) indexed for analysis; see the module docstring."""
 
-    def __init__(self, rows: Sequence[Mapping[str, Any]], items: Sequence[Mapping[str, Any]] = ()):
+    def __init__(self, rows: Sequence[Mapping[str, Any]], items: Sequence[Mapping[str, Any]] = (),
+                 axes: Sequence[str] | None = None):
         prim = primary_rows(rows)
         self.rows = prim
+        self._items_rows = items
+        #: the study's axes (default: the results columns that are not store columns), and per run its values
+        self.axes: list[str] = list(axes) if axes is not None else axis_columns(rows)
+        self.axis_values: dict[str, dict[str, str]] = {}
         self.abilities, self.kinds = ability_order(prim)
         self.types = list(dict.fromkeys(self.kinds[a] for a in self.abilities))
         self.coords: dict[str, tuple[str, int, int]] = {}
@@ -116,6 +144,7 @@ class StudyScores:
         for r in prim:
             run, mix, n, seed = str(r["run_id"]), str(r["mixture"]), int(r["n_train"]), int(r["seed"])
             self.coords[run] = (mix, n, seed)
+            self.axis_values[run] = {a: _text(r.get(a)) for a in self.axes}
             self.by_coords[(mix, n, seed)] = run
             if mix == "none":
                 self.base_run = run
@@ -167,6 +196,39 @@ class StudyScores:
         if mixture == "none":
             return self.base_run
         return self.by_coords.get((mixture, n_train, seed))
+
+    # ------------------------------------------------------------------------------------------ axes
+    def axis_levels(self, axis: str) -> list[str]:
+        """An axis's values, in the study's order (the first is the reference)."""
+        return list(dict.fromkeys(v[axis] for v in self.axis_values.values() if v[axis]))
+
+    def axis_combinations(self) -> list[dict[str, str]]:
+        """Every combination of axis values (``[{}]`` without axes), the first axis slowest."""
+        combos: list[dict[str, str]] = [{}]
+        for a in self.axes:
+            combos = [{**c, a: v} for c in combos for v in self.axis_levels(a)]
+        return combos
+
+    def matches(self, run: str, values: Mapping[str, str]) -> bool:
+        """True when ``run`` belongs to the combination ``values`` (a shared base row belongs to every one)."""
+        mine = self.axis_values.get(run, {})
+        return all(mine.get(a, "") in ("", v) for a, v in values.items())
+
+    def where(self, values: Mapping[str, str]) -> StudyScores:
+        """The study at one combination of axis values: its runs (and shared base rows), without axes."""
+        runs = {r for r in self.coords if self.matches(r, values)}
+        return StudyScores([r for r in self.rows if str(r["run_id"]) in runs],
+                           [it for it in self._items_rows if str(it["run_id"]) in runs], axes=())
+
+    def run_where(self, mixture: str, n_train: int, seed: int, values: Mapping[str, str]) -> str | None:
+        """The run of an arm at a volume, seed and combination of axis values (the base: ``n_train`` and
+        ``seed`` are ignored)."""
+        if not hasattr(self, "_by_design"):
+            self._by_design: dict[tuple[str, int, int], list[str]] = defaultdict(list)
+            for run, (m, n, s) in self.coords.items():
+                self._by_design[(m, 0, 0) if m == "none" else (m, n, s)].append(run)
+        key = (mixture, 0, 0) if mixture == "none" else (mixture, n_train, seed)
+        return next((r for r in self._by_design.get(key, []) if self.matches(r, values)), None)
 
     # ---------------------------------------------------------------------------------------- values
     def ability_value(self, run: str, ability: str) -> float:

@@ -173,6 +173,9 @@ def run_search(spec: StudySpec, opts: SearchOptions, out_dir: str | Path, *, wor
     aliases = [s.label for s in spec.mixture.sources]
     if len(aliases) < 2:
         raise MixlabError("a search needs at least two sources with aliases in mixture.sources")
+    if spec.axes:
+        raise MixlabError(f"axes: a search varies the mixture only; remove axes ({', '.join(spec.axes)}) or run a "
+                          "search per axis value (set the field in the spec)")
     candidates = parse_candidates(opts.candidates, aliases, opts.seed)
     study = _Study(spec, out, workers, announce)
     scores = study.scores() if (out / "results.csv").exists() else None

@@ -11,7 +11,7 @@ from mixlab.errors import MixlabError
 
 if TYPE_CHECKING:
     from mixlab.study.run_study import StudyResult
-    from mixlab.study.spec import StudySpec
+    from mixlab.study.spec import RunSpec, StudySpec
 
 EPILOG = """\
 examples:
@@ -105,14 +105,36 @@ def _expand(args: argparse.Namespace) -> int:
         raise MixlabError(f"--mfu: {args.mfu} must be in (0, 1]")
     spec = StudySpec.from_yaml(args.spec)
     runs = expand(spec)
+    width = max([32, *(len(r.run_id) + 1 for r in runs)])
     for r in runs:
-        print(f"{r.run_id:<32} {r.identity()}")
+        print(f"{r.run_id:<{width}} {r.identity()}")
     print(f"{len(runs)} runs")
+    if spec.axes:
+        print("\n".join(axes_lines(spec, runs)))
     if not args.no_cost:
-        from mixlab.study.cost import study_cost
+        from mixlab.study.cost import study_cost_lines
 
-        print("\n".join(study_cost(spec, runs, gpu=args.gpu, mfu=args.mfu, sample=args.sample).lines()))
+        print("\n".join(study_cost_lines(spec, runs, gpu=args.gpu, mfu=args.mfu, sample=args.sample)))
     return 0
+
+
+def axes_lines(spec: StudySpec, runs: list[RunSpec]) -> list[str]:
+    """The cross product in words: each axis and its values, the trained runs per combination, the base rows."""
+    trained = [r for r in runs if not r.is_base]
+    combos = 1
+    out = ["axes (crossed with the design; the first value of each is its reference):"]
+    for name, ax in spec.axes.items():
+        combos *= len(ax.values)
+        shared = "one base row per value" if ax.changes_base else "base row shared"
+        values = ", ".join(f"{lab}" for lab in ax.labels_or_default())
+        out.append(f"  {name} ({ax.field}): {len(ax.values)} values [{values}]; "
+                   f"{sum(1 for r in trained if r.axes.get(name) == ax.labels_or_default()[0])} trained runs each; "
+                   f"{shared}")
+    per = len(trained) // combos if combos else 0
+    out.append(f"  {combos} combinations x {per} trained runs (arms x volumes x seeds) = {len(trained)} trained "
+               f"runs, + {len(runs) - len(trained)} base row{'s' if len(runs) - len(trained) != 1 else ''} = "
+               f"{len(runs)} runs")
+    return out
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -307,6 +307,45 @@ def study_cost(spec: Any, runs: Sequence[Any], *, gpu: str = "h100", mfu: float 
                      eval_items(spec) if with_eval else {})
 
 
+def study_cost_lines(spec: Any, runs: Sequence[Any], *, gpu: str = "h100", mfu: float | None = None,
+                     sample: int = 200) -> list[str]:
+    """What ``mixlab study expand`` prints: ``study_cost``'s lines; with axes, the cost of each combination of
+    axis values (its own model, training fields and sources) and their sum."""
+    from mixlab.study.axes import combinations
+
+    if not spec.axes:
+        return study_cost(spec, runs, gpu=gpu, mfu=mfu, sample=sample).lines()
+    trained = [r for r in runs if not r.is_base]
+    out = [f"cost: {len(runs)} runs ({len(trained)} trained, {len(runs) - len(trained)} base model only), "
+           "by combination of axis values:"]
+    tokens = flops = hours = 0.0
+    unknown = False
+    for combo in combinations(spec.axes):
+        labels = {k: spec.axes[k].labels_or_default()[i] for k, i in combo.items()}
+        mine = [r for r in trained if all(r.axes.get(k) == v for k, v in labels.items())]
+        c = study_cost(spec.variant(combo), mine, gpu=gpu, mfu=mfu, sample=sample, with_eval=False)
+        t = c.training
+        tokens += t.tokens
+        if t.flops is None or t.gpu_hours is None:
+            unknown = True
+            compute = f"GPU-hours unknown ({c.params_from})"
+        else:
+            flops += t.flops
+            hours += t.gpu_hours
+            compute = f"{c.method}, {t.flops:.3g} FLOPs, {t.gpu_hours:.3g} GPU-hours"
+        name = ",".join(f"{k}={v}" for k, v in labels.items())
+        out.append(f"  {name}: {len(mine)} trained runs, {_si(t.tokens)} training tokens over {t.epochs:.3g} "
+                   f"epochs per run; {compute}")
+    total = ("GPU-hours unknown for some combinations" if unknown
+             else f"{flops:.3g} FLOPs, {hours:.3g} GPU-hours on {GPUS[gpu].name} (training only)")
+    out.append(f"  all: {_si(tokens)} training tokens, {total}")
+    items = eval_items(spec)
+    known = sum(v for v in items.values() if isinstance(v, int))
+    out.append(f"  evaluation: {known} items per run ({'; '.join(f'{k} {v}' for k, v in items.items())}), "
+               f"{known * len(runs)} in all")
+    return out
+
+
 def _si(x: float) -> str:
     for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= scale:

@@ -18,8 +18,10 @@ from typing import Any
 from mixlab.artifacts import atomic_write_json, read_jsonl
 from mixlab.study.executor import make_executor
 from mixlab.study.run_one import RunOutcome, is_complete, quiet_library_progress, run_dir
-from mixlab.study.spec import RunSpec, StudySpec, expand, source_types
+from mixlab.study.spec import RunSpec, StudySpec, base_key, base_variants, expand, source_types
 from mixlab.study.store import (
+    TRAINING_COLUMNS,
+    axis_column,
     concat,
     training_rows,
     write_items,
@@ -79,10 +81,12 @@ def run_study(spec: StudySpec, study_dir: str | Path, *, workers: int | None = N
     study_dir = Path(study_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     quiet_library_progress()  # the world's base model is built (and saved) here, in the main process
-    model = resolve_model(spec, announce)
-    runs = expand(spec, model)
+    models = {base_key(v): resolve_model(v, announce) for v in base_variants(spec)}  # one per model axis value
+    model = next(iter(models.values()))
+    runs = expand(spec, models)
     atomic_write_json(study_dir / "study.json", {
-        "spec": spec.to_dict(), "model": model, "runs": [r.run_id for r in runs]})
+        "spec": spec.to_dict(), "model": model, **({"models": models} if len(models) > 1 else {}),
+        "runs": [r.run_id for r in runs]})
     write_sources(study_dir, [
         {"alias": s.label, "name": s.name, "instruction_type": source_types(spec).get(s.label, "")}
         for s in spec.mixture.sources])
@@ -111,19 +115,22 @@ def collect(study_dir: str | Path, runs: list[RunSpec] | None = None) -> tuple[i
     study_dir = Path(study_dir)
     if runs is None:
         runs = load_runs(study_dir)
+    axes = list(dict.fromkeys(a for r in runs for a in r.axes))
     score_parts, item_parts, train_parts, missing = [], [], [], 0
     for r in runs:
         if not is_complete(study_dir, r):
             missing += 1
             continue
-        score_parts.append(read_jsonl(run_dir(study_dir, r) / "scores.jsonl"))
+        values = {a: r.axes.get(a, "") for a in axes}  # a base row shared by an axis's values leaves it empty
+        score_parts.append([{**row, **values} for row in read_jsonl(run_dir(study_dir, r) / "scores.jsonl")])
         items_file = run_dir(study_dir, r) / "item_scores.jsonl"
-        item_parts.append(read_jsonl(items_file) if items_file.exists() else [])
-        coords = {"run_id": r.run_id, "mixture": r.mixture_label, "n_train": r.n_train, "seed": r.seed}
+        item_parts.append([{**row, **values} for row in read_jsonl(items_file)] if items_file.exists() else [])
+        coords = {"run_id": r.run_id, "mixture": r.mixture_label, "n_train": r.n_train, "seed": r.seed,
+                  **{axis_column(a, TRAINING_COLUMNS): v for a, v in values.items()}}
         train_parts.append(training_rows(coords, run_dir(study_dir, r) / "train" / "metrics.jsonl"))
-    write_results(study_dir, concat(score_parts))
-    write_items(study_dir, concat(item_parts))
-    write_training(study_dir, concat(train_parts))
+    write_results(study_dir, concat(score_parts), axes)
+    write_items(study_dir, concat(item_parts), axes)
+    write_training(study_dir, concat(train_parts), axes)
     return len(score_parts), missing
 
 
@@ -133,7 +140,7 @@ def load_runs(study_dir: str | Path) -> list[RunSpec]:
 
     meta = json.loads((Path(study_dir) / "study.json").read_text())
     spec = StudySpec.from_dict(meta["spec"])
-    return expand(spec, meta["model"])
+    return expand(spec, meta.get("models") or meta["model"])
 
 
 class _progress:

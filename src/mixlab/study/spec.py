@@ -16,7 +16,8 @@ A study spec is YAML (see ``configs/studies/``)::
     eval: {suites: [world]}
 
 Every run is a pure function of its ``RunSpec``; the spec's hash is the run's identity, and its name encodes
-what varies: ``mix=A+C,n=400,seed=1``.
+what varies: ``mix=A+C,n=400,seed=1``. ``axes`` (``mixlab.study.axes``) cross the design with any field that
+changes a trained run, and their values join the name: ``mix=A+C,n=400,seed=1,lr=0.0003``.
 
 >>> spec = StudySpec.model_validate({"name": "s", "model": "world", "mixture": {"sources": [
 ...     {"name": "chat", "alias": "A", "world": "chat", "count": 10},
@@ -26,10 +27,14 @@ what varies: ``mix=A+C,n=400,seed=1``.
 ['mix=none', 'mix=A,n=10,seed=0', 'mix=C,n=10,seed=0', 'mix=A+C,n=10,seed=0']
 >>> len(expand(spec))   # base once + 3 arms x 2 volumes x 2 seeds
 13
+>>> lr = spec.model_copy(update={"axes": {"lr": AxisSpec(field="train.lr", values=(1e-4, 3e-4))}})
+>>> [r.run_id for r in expand(lr)][:2], len(expand(lr))   # the base is shared: lr does not change it
+(['mix=none', 'mix=A,n=10,seed=0,lr=0.0001'], 25)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,11 +44,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mixlab.artifacts import content_hash
+from mixlab.artifacts import canonical_json, content_hash
 from mixlab.errors import MixlabError, SpecError
 from mixlab.mix.design import DESIGNS, Design, get_design
 from mixlab.mix.spec import MixtureSpec
 from mixlab.registry import UnknownNameError
+from mixlab.study.axes import AxisSpec, check_axes, combinations, set_field, variant_dict
 
 
 def _beside(base: Path, path: str) -> str:
@@ -118,6 +124,9 @@ class StudySpec(BaseModel):
     """Evaluation of every run."""
     executor: ExecutorOptions = Field(default_factory=ExecutorOptions)
     """Where runs execute."""
+    axes: dict[str, AxisSpec] = Field(default_factory=dict)
+    """Named axes crossed with the design: ``{lr: {field: train.lr, values: [1e-4, 3e-4]}}``
+    (``mixlab.study.axes``)."""
 
     @field_validator("design")
     @classmethod
@@ -160,6 +169,9 @@ class StudySpec(BaseModel):
         model = data.get("model") if isinstance(data, Mapping) else None
         if isinstance(model, str) and model.startswith((".", "~", "$")):  # a path, not a hub id
             data = {**data, "model": _beside(base, model)}
+        axes = data.get("axes") if isinstance(data, Mapping) else None
+        if isinstance(axes, Mapping):  # a model axis's paths are relative to the study file too
+            data = {**data, "axes": {k: _model_paths(ax, base) for k, ax in axes.items()}}
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,6 +192,18 @@ class StudySpec(BaseModel):
             raise SpecError("study spec", [f"mixture: {p}" for p in exc.problems]) from exc
         except ValidationError as exc:
             raise SpecError("study spec", [_problem(e) for e in exc.errors()]) from exc
+
+    def variant(self, combo: Mapping[str, int]) -> StudySpec:
+        """This spec with each axis set to its value ``combo[axis]`` (an index), without axes."""
+        return StudySpec.from_dict(variant_dict(self.to_dict(), self.axes, combo))
+
+
+def _model_paths(axis: Any, base: Path) -> Any:
+    if not (isinstance(axis, Mapping) and axis.get("field") == "model" and isinstance(axis.get("values"), list)):
+        return axis
+    values = [_beside(base, v) if isinstance(v, str) and v.startswith((".", "~", "$")) else v
+              for v in axis["values"]]
+    return {**axis, "values": values}
 
 
 def check_study_dict(data: Any) -> list[str]:
@@ -221,7 +245,54 @@ def check_study_dict(data: Any) -> list[str]:
         if design.volume_is_total and vols is not None and "total" in opts:
             problems.append(f"design_options.total: {opts['total']!r} and volumes {vols!r} both set the mixture's "
                             "size for a share design; keep one (volumes: several totals; total: one)")
+    if data.get("axes"):
+        problems += _axis_problems(data)
     return problems
+
+
+def _axis_problems(data: Mapping[str, Any]) -> list[str]:
+    """The axes' names and fields, then each value applied to the spec and validated as a spec is."""
+    from mixlab.train.spec import NON_IDENTITY_FIELDS, TrainSpec
+    from mixlab.world.model import WorldModelSpec
+
+    train_fields = [f.name for f in dataclasses.fields(TrainSpec)]
+    world_fields = [f.name for f in dataclasses.fields(WorldModelSpec)]
+    problems = check_axes(data["axes"], data, train_fields, world_fields, NON_IDENTITY_FIELDS)
+    if not isinstance(data["axes"], Mapping):
+        return problems
+    base = {k: v for k, v in data.items() if k != "axes"}
+    for name, ax in data["axes"].items():
+        if any(p.startswith((f"axes.{name}:", f"axes.{name}.")) for p in problems):
+            continue  # its field or values are wrong already
+        for i, value in enumerate(ax["values"]):
+            where = f"axes.{name}.values[{i}] ({value!r})"
+            variant = set_field(base, ax["field"], value)
+            found = check_study_dict(variant)
+            if not found:
+                try:
+                    StudySpec.model_validate(variant)
+                except SpecError as exc:
+                    found = [f"mixture: {p}" for p in exc.problems]
+                except ValidationError as exc:
+                    found = [_problem(e) for e in exc.errors()]
+            if not found and ax["field"].startswith("train."):
+                found = _train_problems(variant.get("train") or {}, TrainSpec)
+            if not found and ax["field"].startswith("world."):
+                try:
+                    WorldModelSpec(**(variant.get("world") or {}))
+                except (TypeError, ValueError) as exc:
+                    found = [f"world: {exc}"]
+            problems += [f"{where}: {p}" for p in found]
+    return problems
+
+
+def _train_problems(train: Mapping[str, Any], train_spec: Any) -> list[str]:
+    """A study's ``train`` fields validated as TrainSpec validates them (model, data, out stand in)."""
+    try:
+        train_spec.from_dict({**train, "model": "m", "data": "d", "out": "o"})
+    except SpecError as exc:
+        return [f"train.{p}" for p in exc.problems]
+    return []
 
 
 def source_types(spec: StudySpec) -> dict[str, str]:
@@ -246,7 +317,8 @@ def _problem(err: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a study: a mixture, a volume and a seed. Its ``identity`` hash is its cache key."""
+    """One run of a study: a mixture, a volume, a seed and the axis values. Its ``identity`` hash is its cache
+    key."""
 
     run_id: str
     mixture_label: str
@@ -257,6 +329,8 @@ class RunSpec:
     train: Mapping[str, Any] = field(default_factory=dict)
     eval: EvalOptions = field(default_factory=EvalOptions)
     coords: Mapping[str, Any] = field(default_factory=dict)
+    #: ``{axis: value label}`` of the study's axes that apply to this run (a shared base row has none)
+    axes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_base(self) -> bool:
@@ -276,6 +350,8 @@ class RunSpec:
             "mixture": None if self.mixture is None else self.mixture.to_dict(),
             "train": dict(self.train) if not self.is_base else None,
             "eval": self.eval.model_dump(mode="json"),
+            # only with axes: a study without them keeps the identities (and finished runs) it had
+            **({"axes": dict(self.axes)} if self.axes else {}),
         })
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,15 +359,59 @@ class RunSpec:
             "run_id": self.run_id, "mixture": self.mixture_label, "n_train": self.n_train, "seed": self.seed,
             "model": self.model, "coords": dict(self.coords), "identity": self.identity(),
             "mixture_spec": None if self.mixture is None else self.mixture.to_dict(),
-            "train": dict(self.train), "eval": self.eval.model_dump(mode="json"),
+            "train": dict(self.train), "eval": self.eval.model_dump(mode="json"), "axes": dict(self.axes),
         }
 
 
-def expand(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
-    """The study's runs: the base model once (``none``), then every arm x volume x seed.
+def expand(spec: StudySpec, model: str | Mapping[str, str] | None = None) -> list[RunSpec]:
+    """The study's runs: the base model once (``none``), then every arm x volume x seed; with axes, that for
+    every combination of axis values, with the base once per value of the axes that change it (``model``).
 
-    ``model`` replaces ``spec.model`` (the study resolves ``world`` to the built base model's folder).
+    ``model`` replaces ``spec.model`` (the study resolves ``world`` to the built base model's folder); with
+    axes that change the base model it maps each variant's ``base_key`` to its resolved model.
     """
+    if not spec.axes:
+        return _expand_design(spec, model if isinstance(model, str) else None if model is None
+                              else model.get(base_key(spec)))
+    bases: list[RunSpec] = []
+    trained: list[RunSpec] = []
+    seen: set[str] = set()
+    for combo in combinations(spec.axes):
+        variant = spec.variant(combo)
+        labels = {name: spec.axes[name].labels_or_default()[i] for name, i in combo.items()}
+        for run in _expand_design(variant, _variant_model(spec, variant, model)):
+            axes = {k: v for k, v in labels.items() if spec.axes[k].changes_base} if run.is_base else labels
+            run_id = run.run_id + "".join(f",{k}={v}" for k, v in axes.items())
+            if run_id not in seen:
+                seen.add(run_id)
+                (bases if run.is_base else trained).append(dataclasses.replace(run, run_id=run_id, axes=axes))
+    return bases + trained
+
+
+def base_key(spec: StudySpec) -> str:
+    """What names a spec's untrained base model: ``model``, with the world recipe when it is the world's."""
+    return spec.model if not spec.world else f"{spec.model} {canonical_json(spec.world)}"
+
+
+def base_variants(spec: StudySpec) -> list[StudySpec]:
+    """One variant of ``spec`` per distinct base model (``[spec]`` without axes that change it)."""
+    out: dict[str, StudySpec] = {}
+    for combo in combinations({k: a for k, a in spec.axes.items() if a.changes_base}):
+        variant = spec.variant(combo) if combo else spec
+        out.setdefault(base_key(variant), variant)
+    return list(out.values()) or [spec]
+
+
+def _variant_model(spec: StudySpec, variant: StudySpec, model: str | Mapping[str, str] | None) -> str | None:
+    if model is None:
+        return None
+    if isinstance(model, Mapping):
+        return model.get(base_key(variant))
+    return model if base_key(variant) == base_key(spec) else None
+
+
+def _expand_design(spec: StudySpec, model: str | None = None) -> list[RunSpec]:
+    """The runs of one spec without axes: the base once, then every arm x volume x seed."""
     design = get_design(spec.design)
     base_model = model or spec.model
     runs: list[RunSpec] = []

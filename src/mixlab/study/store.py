@@ -1,6 +1,7 @@
 """The results store: one tidy table per study, one row per run x task x metric.
 
-``results.csv`` columns (``RESULT_COLUMNS``): the design coordinates (``run_id, mixture, n_train, seed``), the
+``results.csv`` columns (``RESULT_COLUMNS``): the design coordinates (``run_id, mixture, n_train, seed``), one
+column per study axis (``lr``, ...; none without axes; empty in a base row the axis does not change), the
 model, and the score (``instruction_type, ability, task, metric, value, stderr, n_items, primary, chance,
 template``). ``primary`` marks each ability's one higher-is-better headline metric. Every analysis reads this
 table (``read_results``); nothing reads a run folder's internals.
@@ -36,17 +37,34 @@ _FLOAT_COLUMNS = {"value", "stderr", "chance", "scale_min", "scale_max", "epoch"
                   "tokens_per_s"}
 
 
-def write_results(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+def with_axes(columns: Sequence[str], axes: Sequence[str]) -> list[str]:
+    """``columns`` with one column per study axis after the design coordinates (``run_id ... seed``); an axis
+    named like one of ``columns`` (``lr`` in ``training.csv``) is written as ``axis_<name>``.
+
+    >>> with_axes(["run_id", "mixture", "n_train", "seed", "step", "lr"], ["lr"])
+    ['run_id', 'mixture', 'n_train', 'seed', 'axis_lr', 'step', 'lr']
+    """
+    k = len(DESIGN_COLUMNS)
+    return [*columns[:k], *(axis_column(a, columns) for a in axes), *columns[k:]]
+
+
+def axis_column(axis: str, columns: Sequence[str]) -> str:
+    """The column an axis is written to among ``columns``."""
+    return f"axis_{axis}" if axis in columns else axis
+
+
+def write_results(study_dir: str | Path, rows: Sequence[Mapping[str, Any]], axes: Sequence[str] = ()) -> Path:
+    """``results.csv``; ``axes`` adds one column per study axis (a shared base row leaves it empty)."""
     path = Path(study_dir) / "results.csv"
-    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], RESULT_COLUMNS))
+    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], with_axes(RESULT_COLUMNS, axes)))
     return path
 
 
-def write_items(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+def write_items(study_dir: str | Path, rows: Sequence[Mapping[str, Any]], axes: Sequence[str] = ()) -> Path:
     """``items.csv.gz``: one row per run x item (gzip, written atomically; fixed mtime so equal rows give
     equal bytes)."""
     path = Path(study_dir) / ITEMS_FILE
-    data = gzip.compress(rows_to_csv([dict(r) for r in rows], ITEM_STORE_COLUMNS).encode(), mtime=0)
+    data = gzip.compress(rows_to_csv([dict(r) for r in rows], with_axes(ITEM_STORE_COLUMNS, axes)).encode(), mtime=0)
     atomic_write_bytes(path, data)
     return path
 
@@ -60,9 +78,9 @@ def read_items(study_dir: str | Path) -> list[dict[str, Any]]:
         return [_typed(r) for r in csv.DictReader(f)]
 
 
-def write_training(study_dir: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+def write_training(study_dir: str | Path, rows: Sequence[Mapping[str, Any]], axes: Sequence[str] = ()) -> Path:
     path = Path(study_dir) / "training.csv"
-    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], TRAINING_COLUMNS))
+    atomic_write_text(path, rows_to_csv([dict(r) for r in rows], with_axes(TRAINING_COLUMNS, axes)))
     return path
 
 
@@ -110,7 +128,7 @@ def training_rows(run: Mapping[str, Any], metrics_path: str | Path) -> list[dict
     if not path.exists():
         return []
     rows = []
-    base = {k: run[k] for k in ("run_id", "mixture", "n_train", "seed")}
+    base = dict(run)  # the design coordinates (and axis columns) of every row
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
