@@ -94,6 +94,20 @@ def print_summary(study_dir: str | Path) -> None:
     lines = [x for tt in scores.targets() if tt.is_average and tt.kind and (x := detectable_line(sources, tt.name))]
     if lines:
         print("power (80 %, 5 % two-sided): " + "; ".join(lines))
+    if scores.mixtures() and all("+" not in m for m in scores.mixtures()):  # one source per arm: DoIT's readings
+        print_dynamics(scores, types)
+
+
+def print_dynamics(scores: StudyScores, source_types: Mapping[str, str]) -> None:
+    """Growth pace (ranked) and the transfer matrix of every combination of axis values."""
+    from mixlab.analysis.dynamics import format_paces, format_transfer, study_dynamics
+
+    for d in study_dynamics(scores, source_types):
+        where = f" ({d.label})" if d.label else ""
+        if d.paces:
+            print(f"\n{format_paces(d.paces).replace('growth pace', 'growth pace' + where, 1)}")
+        if d.transfer:
+            print(f"\ntransfer{where}: " + format_transfer(d.transfer))
 
 
 def print_table(scores: StudyScores, values: Mapping[str, str] | None = None) -> None:

@@ -22,6 +22,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -121,15 +122,16 @@ def growth_pace(scores: StudyScores, mixture: str, target: str | Target) -> Pace
     return Pace(mixture, t.name, tuple(vols), crossed_estimate(d), "runs")
 
 
-def own_paces(scores: StudyScores, source_abilities: Mapping[str, str] | None = None) -> list[Pace]:
-    """For each single-source arm, the pace of the ability it trains (``source_abilities`` maps an arm to
-    its ability; by default an arm named like an ability trains that ability), fastest first."""
-    mapping = dict(source_abilities or {})
+def own_paces(scores: StudyScores, source_types: Mapping[str, str] | None = None) -> list[Pace]:
+    """For each single-source arm, the pace of what it trains, fastest first: the ability of its name (a
+    world source per ability, ``arith``), else its type's average (``source_types``: ``{"C": "code"}``)."""
+    types = dict(source_types or {})
     out = []
     for arm in single_arms(scores):
-        ability = mapping.get(arm, arm if arm in scores.abilities else None)
-        if ability is not None:
-            out.append(growth_pace(scores, arm, ability))
+        if arm in scores.abilities:
+            out.append(growth_pace(scores, arm, arm))
+        elif types.get(arm) and any(t.name == f"{types[arm]} avg" for t in scores.targets()):
+            out.append(growth_pace(scores, arm, f"{types[arm]} avg"))
     return sorted(out, key=lambda p: -p.estimate.value if math.isfinite(p.estimate.value) else math.inf)
 
 
@@ -142,6 +144,111 @@ def format_paces(paces: Sequence[Pace]) -> str:
         ci = f"({lo:+.3f} to {hi:+.3f})" if math.isfinite(lo) else "(no interval: one seed)"
         lines.append(f"  {p.ability:<14} {p.estimate.value:+.3f} {ci}  trained on {p.mixture}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ per axis value, files
+@dataclass(frozen=True)
+class Dynamics:
+    label: str  # the combination of axis values ("" without axes)
+    paces: list[Pace]
+    transfer: list[ArmComparison]
+
+
+def study_dynamics(scores: StudyScores, source_types: Mapping[str, str] | None = None) -> list[Dynamics]:
+    """Paces and the transfer matrix for every combination of axis values (one entry without axes); the
+    matrix's BH family is one combination's cells."""
+    out = []
+    for values in scores.axis_combinations():
+        part = scores.where(values) if values else scores
+        label = ",".join(f"{k}={v}" for k, v in values.items())
+        out.append(Dynamics(label, own_paces(part, source_types), transfer_matrix(part)))
+    return out
+
+
+def write_dynamics(study_dir: str | Path, found: Sequence[Dynamics]) -> list[Path]:
+    """``pace.csv`` and ``transfer.csv`` (a ``slice`` column names the axis values) where there is something."""
+    from mixlab.artifacts import atomic_write_text
+
+    written = []
+    paces = [(d.label, p) for d in found for p in d.paces]
+    if paces:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["slice", "trained_on", "target", "volumes", "pace_per_x4", "ci_low", "ci_high", "df", "n_seeds",
+                    "level"])
+        for label, p in paces:
+            lo, hi = p.estimate.ci()
+            w.writerow([label, p.mixture, p.ability, " ".join(map(str, p.volumes)), _r(p.estimate.value), _r(lo),
+                        _r(hi), _r(p.estimate.df), p.estimate.n_seeds, p.level])
+        atomic_write_text(Path(study_dir) / "pace.csv", buf.getvalue())
+        written.append(Path(study_dir) / "pace.csv")
+    cells = [(d.label, c) for d in found for c in d.transfer]
+    if cells:
+        text = transfer_csv([c for _, c in cells]).splitlines()
+        rows = ["slice," + text[0]] + [f"{_csv_cell(label)},{line}" for (label, _), line in zip(cells, text[1:],
+                                                                                               strict=True)]
+        atomic_write_text(Path(study_dir) / "transfer.csv", "\n".join(rows) + "\n")
+        written.append(Path(study_dir) / "transfer.csv")
+    return written
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text}"' if "," in text else text
+
+
+def dynamics_html(found: Sequence[Dynamics]) -> str:
+    """The report's section: growth pace per axis value (side by side) and each value's transfer matrix."""
+    import html
+
+    if not any(d.paces or d.transfer for d in found):
+        return ""
+    out = ["<h2>Growth pace and transfer</h2><p class='note'>Growth pace: the gain per x4 more data of what "
+           "each single-source arm trains, a least-squares contrast of the ladder's runs per seed, paired over "
+           "the same items (95 % t interval, seeds as the unit, item clusters crossed). Transfer: each "
+           "single-source arm minus the base model on every ability at the largest volume; <b>bold</b> = clear "
+           "after Benjamini-Hochberg over the matrix's cells. Written to <code>pace.csv</code> and "
+           "<code>transfer.csv</code>.</p>"]
+    labelled = [d for d in found if d.paces]
+    if labelled:
+        targets = list(dict.fromkeys((p.mixture, p.ability) for d in labelled for p in d.paces))
+        head = "".join(f"<th>{html.escape(d.label or 'pace')}</th>" for d in labelled)
+        body = []
+        for mix, target in targets:
+            cells = []
+            for d in labelled:
+                p = next((p for p in d.paces if (p.mixture, p.ability) == (mix, target)), None)
+                if p is None or not math.isfinite(p.estimate.value):
+                    cells.append("<td></td>")
+                    continue
+                lo, hi = p.estimate.ci()
+                ci = f" ({lo:+.3f} to {hi:+.3f})" if math.isfinite(lo) else ""
+                cells.append(f"<td>{p.estimate.value:+.3f}{ci}</td>")
+            body.append(f"<tr><td>{html.escape(target)} (trained on {html.escape(mix)})</td>{''.join(cells)}</tr>")
+        out.append(f"<h3>Growth pace per x4 data</h3><table><tr><th>target</th>{head}</tr>{''.join(body)}</table>")
+    for d in found:
+        if not d.transfer:
+            continue
+        rows = list(dict.fromkeys(c.a for c in d.transfer))
+        cols = list(dict.fromkeys(c.target for c in d.transfer))
+        at = {(c.a, c.target): c for c in d.transfer}
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = []
+        for r in rows:
+            tds = []
+            for col in cols:
+                c = at.get((r, col))
+                if c is None:
+                    tds.append("<td></td>")
+                    continue
+                lo, hi = c.estimate.ci()
+                title = f"95% CI {lo:+.3f} to {hi:+.3f}, q = {c.q_value:.3g}" if math.isfinite(lo) else "one seed"
+                val = f"{c.estimate.value:+.3f}"
+                tds.append(f"<td title='{title}'>{'<b>' + val + '</b>' if c.clear else val}</td>")
+            body.append(f"<tr><td>{html.escape(r)}</td>{''.join(tds)}</tr>")
+        where = f"{d.label}; " if d.label else ""
+        out.append(f"<h3>Transfer matrix ({html.escape(where)}n = {d.transfer[0].n_train}; rows: trained on, "
+                   f"columns: scored on)</h3><table><tr><th></th>{head}</tr>{''.join(body)}</table>")
+    return "".join(out)
 
 
 def _r(x: float) -> object:

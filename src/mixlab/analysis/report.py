@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.analysis.curves import growth_fits, plot_curves
+from mixlab.analysis.dynamics import dynamics_html, study_dynamics, write_dynamics
 from mixlab.analysis.effects import (
     FDR,
     ArmComparison,
@@ -158,6 +159,9 @@ def build_report(study_dir: str | Path, out: str | Path | None = None, *, title:
                              + f'<img alt="growth curves {html.escape(label)}" src="{_png(img)}">')
                 parts.append(_fits_html(part, label))
         parts.append(_effects_html(found, scores, source_types))
+        dynamics = study_dynamics(scores, source_types)
+        write_dynamics(study_dir, dynamics)
+        parts.append(dynamics_html(dynamics))
         parts.append(_search_html(study_dir, tmp))
         tplot = _training_plot(training, str(Path(tmp) / "training.png"))
         if tplot:

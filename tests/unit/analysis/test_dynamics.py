@@ -96,3 +96,29 @@ def test_no_matrix_without_a_base_row():
     rows, items = ladder_study(np.random.default_rng(1), {"arith": {"arith": 0.1}}, 2)
     rows = [r for r in rows if r["mixture"] != "none"]
     assert transfer_matrix(StudyScores(rows, items)) == []
+
+
+def test_the_report_section_and_files_per_axis_value(tmp_path, capsys):
+    from mixlab.analysis.cli import print_dynamics
+    from mixlab.analysis.dynamics import dynamics_html, study_dynamics, write_dynamics
+
+    rows, items = ladder_study(np.random.default_rng(5), {"arith": {"arith": 0.2}, "logic": {"logic": 0.1}}, 2)
+    for r in rows + items:  # two sizes: the same study twice, the base row per size
+        r["size"] = "xs"
+    rows2, items2 = ladder_study(np.random.default_rng(6), {"arith": {"arith": 0.3}, "logic": {"logic": 0.1}}, 2)
+    for r in rows2 + items2:
+        r["size"], r["run_id"] = "s", r["run_id"] + ",size=s"
+    scores = StudyScores(rows + rows2, items + items2, axes=("size",))
+    found = study_dynamics(scores)
+    assert [d.label for d in found] == ["size=xs", "size=s"]
+    assert all(len(d.paces) == 2 and len(d.transfer) == 6 for d in found)
+    paths = write_dynamics(tmp_path, found)
+    assert [p.name for p in paths] == ["pace.csv", "transfer.csv"]
+    pace = (tmp_path / "pace.csv").read_text().splitlines()
+    assert pace[0].startswith("slice,trained_on,target") and len(pace) == 5 and pace[1].startswith("size=xs,")
+    assert len((tmp_path / "transfer.csv").read_text().splitlines()) == 13
+    page = dynamics_html(found)
+    assert "Growth pace per x4 data" in page and page.count("Transfer matrix") == 2 and "size=s" in page
+    print_dynamics(scores, {})
+    out = capsys.readouterr().out
+    assert "growth pace (size=xs)" in out and "transfer (size=s)" in out
