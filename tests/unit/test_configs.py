@@ -21,6 +21,7 @@ STUDIES = {
     "paper1_gpu.yaml": (29, 7),
     "simplex_world.yaml": (132, 66),
     "axes_world.yaml": (29, 7),
+    "dynamics_world.yaml": (237, 13),
 }
 
 

@@ -89,8 +89,8 @@ def load_world_source(name: str, seed: int = 0, size: int = DEFAULT_POOL) -> Loa
         got, tries = 0, 0
         while got < n:
             tries += 1
-            if tries > 50 * n + 1000:
-                raise MixlabError(f"world ability {ability_name} has fewer than {n} distinct train items")
+            if tries > 50 * n + 1000:  # the ability has fewer distinct train items: the pool holds them all
+                break
             item = ability.draw(rng, "train")
             prompt, answer = _written(ability, item, variant)
             if (prompt, answer) in seen:
