@@ -127,7 +127,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any
     gen = GenerationSettings(
         temperature=args.temperature if args.temperature is not None else args.temperature_default,
         top_p=args.top_p if args.top_p is not None else args.top_p_default,
-        max_new_tokens=args.max_new_tokens, seed=args.seed, style=args.style).check()
+        max_new_tokens=args.max_new_tokens, seed=args.seed, style=args.style)
     return gen, options, teacher_spec(args.teacher, args.teacher_backend, options)
 
 
@@ -149,7 +149,7 @@ def run_self_instruct(args: argparse.Namespace) -> int:
                                new_per_request=args.new_per_request, rouge_threshold=args.rouge_threshold,
                                max_steps=args.max_steps, requests_per_step=args.batch or 4,
                                source=args.source or args.source_default)
-    if problems := opts.problems():
+    if problems := opts.problems() + gen.problems():  # every problem at once
         raise SpecError("self-instruct options", problems)
     seeds, skipped = read_seed_tasks(args.seed_tasks)
     journal = Journal.open(args.out, "self-instruct", settings_record(opts, gen, spec, file_sha256(args.seed_tasks)))
@@ -177,7 +177,7 @@ def run_evol_instruct(args: argparse.Namespace) -> int:
     kw = {"evolutions": tuple(e.strip() for e in args.evolutions.split(",") if e.strip())} if args.evolutions else {}
     opts = EvolInstructOptions(n=args.n, rounds=args.rounds, requests_per_step=args.batch or 8,
                                source=args.source or args.source_default, **kw)
-    if problems := opts.problems():
+    if problems := opts.problems() + gen.problems():
         raise SpecError("evol-instruct options", problems)
     src = load_source(args.input, format=args.format)
     if not src.examples:

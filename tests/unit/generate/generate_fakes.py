@@ -13,10 +13,12 @@ from mixlab.eval.lm import GenerationRequest, LoglikelihoodRequest, Loglikelihoo
 TOPICS = ["tides", "volcanoes", "interest rates", "photosynthesis", "chess openings", "bread yeast", "glaciers",
           "compilers", "honey bees", "solar panels", "jazz chords", "bridges", "vaccines", "tax brackets", "comets",
           "coral reefs", "sourdough", "elections", "batteries", "origami", "typhoons", "caffeine", "sonnets"]
-FORMS = ["Explain how {a} relate to {b} for a curious teenager.",
-         "Write a short argument for and against studying {a} before {b}.",
-         "List four surprising facts about {a} and say which one involves {b}.",
-         "Compare {a} with {b} in a table of three rows."]
+VERBS = ["Explain", "Describe", "Compare", "Summarise", "Classify", "Rank", "Critique", "Outline"]
+WORDS = ["tides", "volcanoes", "interest", "photosynthesis", "chess", "yeast", "glaciers", "compilers", "bees",
+         "solar", "jazz", "bridges", "vaccines", "taxes", "comets", "coral", "sourdough", "elections", "batteries",
+         "origami", "typhoons", "caffeine", "sonnets", "lanterns", "falcons", "marathons", "tectonics", "ballots",
+         "quilts", "lichens", "pianos", "satellites", "geysers", "harbours", "orchards", "dialects", "kilns",
+         "monsoons", "abacus", "ferries", "mosaics", "sundials"]
 
 
 class CrashAfter(RuntimeError):
@@ -79,8 +81,9 @@ class FakeTeacher:
         lines = []
         for j in range(4):
             g = _h(h, j)
-            a, b = TOPICS[g % len(TOPICS)], TOPICS[(g // 7) % len(TOPICS)]
-            lines.append(FORMS[(g // 49) % len(FORMS)].format(a=a, b=b))
+            verb = VERBS[g % len(VERBS)]
+            words = [WORDS[(g >> (6 * i)) % len(WORDS)] for i in range(1, 7)]
+            lines.append(f"{verb} {' '.join(words)}.")
         lines.append("Draw a picture of a lighthouse at night.")  # unsuitable keyword
         lines.append("Sort these.")  # too short
         first_demo = re.search(r"(?m)^Task 1: (.*)$", text).group(1)
