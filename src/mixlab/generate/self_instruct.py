@@ -195,7 +195,7 @@ def _instances(teacher: Teacher, seeds: Sequence[SeedTask], accepted: list[dict[
                                             gen.style))
     outs = teacher.lm.generate([gen.request(as_prompt(p, gen.style), seed_offset=step * 10_000 + 5_000 + k)
                                 for k, p in enumerate(inst_prompts)]) if accepted else []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a, prompt, texts in zip(accepted, inst_prompts, outs, strict=True):
         parsed = parse_instance(texts[0], text_style=gen.style == "text")
         reason = "instance not parsed" if parsed is None else "empty output" if not parsed[1] else None
