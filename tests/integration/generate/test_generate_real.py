@@ -67,11 +67,16 @@ def _check_output(out: Path, method: str) -> dict:
         assert src.format == "messages" and len(src.examples) == len(rows) and not src.rejected
     files = [p for p in out.parent.rglob("*") if p.is_file()]
     assert all(SECRET.encode() not in p.read_bytes() for p in files)
-    print(f"\n{method}: {c['kept']} kept of {c['proposed']} proposed in {manifest['seconds']:.0f} s "
-          f"({manifest['rows_per_minute']} rows/min); dropped {c['dropped']}")
     return manifest
 
 
+def _measured(manifest: dict) -> str:
+    c = manifest["counts"]
+    return (f"{manifest['method']}: {c['kept']} kept of {c['proposed']} proposed in {manifest['seconds']:.0f} s "
+            f"({manifest['rows_per_minute']} rows/min); dropped {c['dropped']}")
+
+
+@pytest.mark.slow  # 60-90 s on 2 busy cores: transformers serve answers at a few tokens per second
 def test_self_instruct_and_evol_instruct_through_a_real_server(served, seed_tasks, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MIXLAB_GEN_KEY", SECRET)
     # transformers serve on 2 busy cores answers at a few tokens per second: one request per step, short answers
@@ -83,6 +88,7 @@ def test_self_instruct_and_evol_instruct_through_a_real_server(served, seed_task
     manifest = _check_output(si, "self-instruct")
     assert code == (0 if manifest["complete"] else 1) and manifest["steps_done"] <= 2
     assert manifest["counts"]["proposed"] > 0  # the teacher wrote instructions the parser found
+    measured = [_measured(manifest)]
 
     ev = tmp_path / "evol" / "rows.jsonl"
     ev_args = ["data", "generate", "evol-instruct", *_teacher(served), *settings, "--input", str(seed_tasks),
@@ -91,6 +97,7 @@ def test_self_instruct_and_evol_instruct_through_a_real_server(served, seed_task
     manifest = _check_output(ev, "evol-instruct")
     assert manifest["counts"]["proposed"] == 1 and manifest["complete"]
     assert all(r["meta"]["root"].startswith("seed_tasks-") for r in _lines(ev))  # ids of the loaded seed examples
+    measured.append(_measured(manifest))
 
     # the same commands again: nothing new, nothing duplicated
     before = (si.read_bytes(), ev.read_bytes())
@@ -100,7 +107,8 @@ def test_self_instruct_and_evol_instruct_through_a_real_server(served, seed_task
     assert (si.read_bytes(), ev.read_bytes()) == before
     assert "already complete" in capsys.readouterr().out or not json.loads(
         (si.parent / "manifest.json").read_text())["complete"]
-    print(f"re-runs: {time.perf_counter() - started:.1f} s")
+    with capsys.disabled():
+        print("\n" + "\n".join(measured) + f"\nre-runs: {time.perf_counter() - started:.1f} s")
 
 
 def test_both_methods_with_the_local_gguf_backend_as_teacher(smollm2_lm, seed_tasks, tmp_path):
@@ -116,7 +124,7 @@ def test_both_methods_with_the_local_gguf_backend_as_teacher(smollm2_lm, seed_ta
     gen = GenerationSettings(temperature=0.7, top_p=0.9, max_new_tokens=64, seed=1)
     seeds, skipped = read_seed_tasks(seed_tasks)
     assert len(seeds) == 175 and not skipped
-    opts = SelfInstructOptions(n=3, requests_per_step=2, new_per_request=4, max_steps=3)
+    opts = SelfInstructOptions(n=2, requests_per_step=2, new_per_request=4, max_steps=2)
     out = tmp_path / "si" / "rows.jsonl"
     journal = Journal.open(out, "self-instruct", si_settings(opts, gen, teacher.spec, None))
     manifest = generate_self_instruct(teacher, seeds, journal, opts, gen, progress=False)
