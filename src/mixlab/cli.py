@@ -41,6 +41,14 @@ Start with `mixlab quickstart`: a whole study on the embedded default world, on 
 """
 
 
+def _wiring() -> dict[str, dict[str, Any]]:
+    """What the command line hands to verbs of lower layers: the study's analysis, and ``mixlab data generate``
+    (a ``data`` action that uses the eval layer's LM backends, so it lives in ``generate/``, above ``data``)."""
+    from mixlab.generate.cli import add_parser as add_generate
+
+    return {"study": {"finish": finish_study}, "data": {"more_actions": [add_generate]}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixlab", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -48,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mixlab {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    wiring = _wiring()
     for name, module in VERBS:
-        wiring = {"finish": finish_study} if name == "study" else {}
-        importlib.import_module(module).add_parser(sub, **wiring)
+        importlib.import_module(module).add_parser(sub, **wiring.get(name, {}))
     return parser
 
 

@@ -3,11 +3,13 @@
     mixlab data inspect FILE [--format auto] [--tokenizer DIR] [--json]
     mixlab data convert FILE --out OUT.jsonl [--format auto] [--tag rules] [--dedup exact]
     mixlab data formats
+    mixlab data generate {self-instruct,evol-instruct} ...   (added by the command line: mixlab.generate.cli)
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import Any
 
 INSPECT_HELP = """\
@@ -30,7 +32,10 @@ example:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction,
+               more_actions: Sequence[Callable[[argparse._SubParsersAction], None]] = ()) -> None:
+    """Add ``mixlab data``; ``more_actions`` add actions from layers above ``data`` (``generate``), which the
+    command line hands in because this module may not import them."""
     p = sub.add_parser("data", help="inspect and convert instruction data (every common format)",
                        description="Inspect and convert instruction data. See docs/data.md.")
     verbs = p.add_subparsers(dest="data_verb", metavar="ACTION")
@@ -66,6 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     fm = verbs.add_parser("formats", help="list the formats and the fields that identify them")
     fm.set_defaults(func=run_formats)
+    for add in more_actions:
+        add(verbs)
 
 
 def _load(args: argparse.Namespace) -> Any:

@@ -1,24 +1,12 @@
 """The OpenAI-compatible backend against a real server on loopback: ``transformers serve``, started and
 stopped by the test, serving the shared SmolLM2.
 
-``transformers serve`` (5.23) cannot serve the GGUF file itself: for ``<folder>:<file>.gguf`` it builds the
-config from the GGUF metadata, which has no ``architectures`` entry, and ``model_manager._load_model`` fails
-on ``config.architectures[0]`` (TypeError: 'NoneType' object is not subscriptable). So the test serves the
-same weights, dequantized by the GGUF loader and saved as a safetensors folder, which the server loads.
+The server (and why it serves a dequantized copy of the GGUF weights) is ``tests/serving.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -27,60 +15,17 @@ from mixlab.errors import MixlabError
 from mixlab.eval.backends import load_lm
 from mixlab.eval.lm import GenerationRequest as GR
 from mixlab.eval.lm import LoglikelihoodRequest as LR
+from serving import serve_smollm2
 
 pytestmark = pytest.mark.integration
 
 SECRET = "sk-mixlab-integration-secret-4242"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(smollm2_lm, smollm2_dir, tmp_path_factory):
-    pytest.importorskip("fastapi")
-    pytest.importorskip("uvicorn")
-    from safetensors.torch import save_file
-
-    folder = tmp_path_factory.mktemp("smollm2_dequantized")
-    # save_pretrained refuses a model loaded from GGUF ("quantized with gguf, not serializable"): write the
-    # dequantized float32 tensors ourselves, with the shared folder's config and tokenizer
-    state = {k: v.detach().contiguous() for k, v in smollm2_lm.model.state_dict().items() if k != "lm_head.weight"}
-    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                 "special_tokens_map.json"):
-        shutil.copy(smollm2_dir / name, folder / name)
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path_factory.mktemp("hub_cache"))}
-    exe = Path(sys.executable).with_name("transformers")
-    log = open(folder / "server.log", "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen([str(exe), "serve", str(folder), "--host", "127.0.0.1", "--port", str(port),
-                             "--device", "cpu", "--dtype", "float32"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not start: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(1)
-        yield {"url": f"{base}/v1", "model": str(folder)}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with serve_smollm2(smollm2_lm, smollm2_dir, tmp_path_factory) as server:
+        yield server
 
 
 def _server_lm(served, **opts):
