@@ -22,6 +22,8 @@ STUDIES = {
     "simplex_world.yaml": (132, 66),
     "axes_world.yaml": (29, 7),
     "dynamics_world.yaml": (237, 13),
+    "cot_world.yaml": (24, 4),
+    "templates_world.yaml": (19, 1),
 }
 
 

@@ -6,7 +6,8 @@ instruction-mixture paper; the extended types ``math``, ``logic``, ...) or a sin
 duplicate (prompt, answer) pairs. A variant after a colon changes how the rows are written, not what they
 ask: ``arith:direct`` answers without the written steps (chain-of-thought data as a mixture component);
 ``nlp:name`` and ``nlp:none`` replace an nlp task's instruction template by the task's name or by nothing
-(the FLAN template ablation).
+(the FLAN template ablation). Abilities joined by ``+`` make one source of several (``sentiment+extraction``,
+in equal parts), so a study can hold a task of a type out of training.
 
 >>> src = load_world_source("code", size=40)
 >>> src.format, len(src.examples), src.examples[0].instruction_type
@@ -61,6 +62,11 @@ def _written(ability: Any, item: Any, variant: str | None) -> tuple[str, str]:
 def world_type(name: str) -> str:
     """The instruction type of a world source: ``world_type("A") == world_type("chat") == "chat"``."""
     kind = ALIASES.get(split_variant(name)[0], split_variant(name)[0])
+    if "+" in kind:
+        kinds = {world_type(part) for part in kind.split("+")}
+        if len(kinds) != 1:
+            raise MixlabError(f"world source '{name}' joins abilities of different types ({', '.join(sorted(kinds))})")
+        return kinds.pop()
     if kind in TYPES:
         return kind
     if kind in ABILITIES:
@@ -76,6 +82,8 @@ def load_world_source(name: str, seed: int = 0, size: int = DEFAULT_POOL) -> Loa
         abilities = TYPES[kind]
     elif kind in ABILITIES:
         abilities = (kind,)
+    elif "+" in kind and all(part in ABILITIES for part in kind.split("+")):
+        abilities = tuple(kind.split("+"))  # several abilities in equal parts (one held out of the others')
     else:
         known = sorted([*TYPES, *ABILITIES, *ALIASES])
         raise MixlabError(f"unknown world source '{name}'; known: {', '.join(known)}")

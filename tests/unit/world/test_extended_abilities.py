@@ -113,3 +113,12 @@ def test_named_world_sizes_resolve_and_are_validated():
     assert StudySpec.model_validate({**spec, "model": "world:s"}).model == "world:s"
     with pytest.raises(ValueError, match="the world's sizes are world:xs, world:s, world:m"):
         StudySpec.model_validate({**spec, "model": "world:xl"})
+
+
+def test_abilities_joined_by_plus_make_one_source_of_one_type():
+    src = load_world_source("sentiment+extraction:none", size=40)
+    assert {e.abilities for e in src.examples} == {("sentiment",), ("extraction",)}
+    assert sum(e.abilities == ("sentiment",) for e in src.examples) == 20  # equal parts
+    assert world_type("sentiment+extraction") == "nlp"
+    with pytest.raises(MixlabError, match="joins abilities of different types"):
+        world_type("sentiment+arith")
