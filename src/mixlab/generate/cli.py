@@ -1,7 +1,8 @@
-"""``mixlab data generate``: instruction data written by a teacher model (Self-Instruct, Evol-Instruct).
+"""``mixlab data generate``: instruction data written by a teacher model (Self-Instruct, Evol-Instruct, answers).
 
     mixlab data generate self-instruct --teacher MODEL --seed-tasks FILE --n N --out FILE.jsonl [...]
     mixlab data generate evol-instruct --teacher MODEL --input FILE --n N --rounds R --out FILE.jsonl [...]
+    mixlab data generate answers --teacher MODEL --input FILE --n N --out FILE.jsonl [...]
 
 It is a ``data`` action, but this layer (above ``eval``, whose LM backends it uses) cannot be imported by
 ``data``; the command line hands ``add_parser`` to ``mixlab.data.cli`` (see ``mixlab.cli``).
@@ -50,8 +51,20 @@ example:
 """
 
 
+ANSWERS_HELP = GENERATE_HELP + """
+Answers (distillation, how "GPT-4 data" is made): the instructions of --input (any format `mixlab data formats`
+lists; earlier turns and a system turn kept) answered anew by the teacher, replacing the last response. The
+teacher's errors stay in the data: a study can compare the curated rows with the teacher's at equal volume
+(a source axis over the two files). Empty answers are dropped and counted.
+
+example:
+  mixlab data generate answers --teacher mixlab-runs/quickstart/runs/mix=A,n=400,seed=0/train/final \
+      --input world-chat.jsonl --n 400 --temperature 0 --out gen/chat_answers.jsonl
+"""
+
+
 def add_parser(actions: argparse._SubParsersAction) -> None:
-    p = actions.add_parser("generate", help="write instruction data with a teacher model (self-instruct, evol-instruct)",
+    p = actions.add_parser("generate", help="write instruction data with a teacher model (self-instruct, evol-instruct, answers)",
                            description=GENERATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=lambda args: p.print_help() or 2)
     methods = p.add_subparsers(dest="generate_method", metavar="METHOD")
@@ -88,6 +101,15 @@ def add_parser(actions: argparse._SubParsersAction) -> None:
                          "increase_reasoning, breadth)")
     ev.set_defaults(func=run_evol_instruct, temperature_default=0.7, top_p_default=0.95, source_default="evol_instruct")
 
+    an = methods.add_parser("answers", parents=[_common()], help="the instructions of a file, answered by the teacher",
+                            description=ANSWERS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    an.add_argument("--input", required=True, metavar="FILE",
+                    help="the instructions: any file `mixlab data` reads (the last response is replaced)")
+    an.add_argument("--format", default="auto", metavar="NAME", help="format of --input (default: auto-detect)")
+    an.add_argument("--n", type=int, required=True, metavar="N",
+                    help="rows sampled from --input (seeded, in file order; all of them when it has fewer)")
+    an.set_defaults(func=run_answers, temperature_default=0.0, top_p_default=1.0, source_default="answers")
+
 
 def _common() -> argparse.ArgumentParser:
     c = argparse.ArgumentParser(add_help=False)
@@ -104,9 +126,10 @@ def _common() -> argparse.ArgumentParser:
                    help="chat: prompts as a user turn with the teacher's chat template (instruct models, APIs; "
                         "default); text: raw text for the teacher to continue, as in the papers (base models)")
     c.add_argument("--temperature", type=float, metavar="T",
-                   help="sampling temperature (default: 0.7)")
+                   help="sampling temperature (default: 0.7; 0, greedy, for answers)")
     c.add_argument("--top-p", type=float, metavar="P",
-                   help="nucleus sampling mass (default: 0.5 for self-instruct, as the paper; 0.95 for evol-instruct)")
+                   help="nucleus sampling mass (default: 0.5 for self-instruct, as the paper; 0.95 for evol-instruct; "
+                        "1 for answers)")
     c.add_argument("--max-new-tokens", type=int, default=512, metavar="N", help="tokens per teacher answer (default 512)")
     c.add_argument("--seed", type=int, default=0, metavar="N",
                    help="seed of every random choice and of each request's sampling (default 0)")
@@ -192,6 +215,30 @@ def run_evol_instruct(args: argparse.Namespace) -> int:
         return _report(journal.write_manifest(), args.out, "already complete")
     manifest = generate_evol_instruct(_teacher(args, options, gen.style), start, journal, opts, gen,
                                       progress=not args.quiet)
+    return _report(manifest, args.out, "resumed" if journal.resumed else "")
+
+
+def run_answers(args: argparse.Namespace) -> int:
+    from mixlab.data.load import load_source
+    from mixlab.errors import MixlabError, SpecError
+    from mixlab.generate.answers import AnswerOptions, generate_answers, sample_examples, settings_record
+    from mixlab.generate.journal import Journal
+
+    gen, options, spec = _setup(args)
+    opts = AnswerOptions(n=args.n, requests_per_step=args.batch or 16, source=args.source or args.source_default)
+    if problems := opts.problems() + gen.problems():
+        raise SpecError("answers options", problems)
+    src = load_source(args.input, format=args.format)
+    if not src.examples:
+        raise MixlabError(f"{args.input}: no example could be read ({src.counts()['rejected_by_reason']})")
+    examples = sample_examples(src.examples, opts.n, gen.seed)
+    input_record = {"sha256": src.sha256, "format": src.format, "examples": len(src.examples),
+                    "rejected": len(src.rejected)}
+    journal = Journal.open(args.out, "answers", settings_record(opts, gen, spec, input_record))
+    if journal.complete:
+        return _report(journal.write_manifest(), args.out, "already complete")
+    manifest = generate_answers(_teacher(args, options, gen.style), examples, journal, opts, gen,
+                                progress=not args.quiet)
     return _report(manifest, args.out, "resumed" if journal.resumed else "")
 
 
