@@ -24,6 +24,7 @@ STUDIES = {
     "dynamics_world.yaml": (237, 13),
     "cot_world.yaml": (24, 4),
     "templates_world.yaml": (19, 1),
+    "synthetic_world.yaml": (19, 1),
 }
 
 
