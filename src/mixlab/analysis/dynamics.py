@@ -140,8 +140,7 @@ def format_paces(paces: Sequence[Pace]) -> str:
         return "growth pace: no single-source arm with two or more volumes"
     lines = [f"growth pace (gain per x4 more data, 95% CI; volumes {', '.join(map(str, paces[0].volumes))})"]
     for p in paces:
-        lo, hi = p.estimate.ci()
-        ci = f"({lo:+.3f} to {hi:+.3f})" if math.isfinite(lo) else "(no interval: one seed)"
+        ci = _ci_words(p.estimate)
         lines.append(f"  {p.ability:<14} {p.estimate.value:+.3f} {ci}  trained on {p.mixture}")
     return "\n".join(lines)
 
@@ -220,9 +219,7 @@ def dynamics_html(found: Sequence[Dynamics]) -> str:
                 if p is None or not math.isfinite(p.estimate.value):
                     cells.append("<td></td>")
                     continue
-                lo, hi = p.estimate.ci()
-                ci = f" ({lo:+.3f} to {hi:+.3f})" if math.isfinite(lo) else ""
-                cells.append(f"<td>{p.estimate.value:+.3f}{ci}</td>")
+                cells.append(f"<td>{p.estimate.value:+.3f} {html.escape(_ci_words(p.estimate))}</td>")
             body.append(f"<tr><td>{html.escape(target)} (trained on {html.escape(mix)})</td>{''.join(cells)}</tr>")
         out.append(f"<h3>Growth pace per x4 data</h3><table><tr><th>target</th>{head}</tr>{''.join(body)}</table>")
     for d in found:
@@ -249,6 +246,17 @@ def dynamics_html(found: Sequence[Dynamics]) -> str:
         out.append(f"<h3>Transfer matrix ({html.escape(where)}n = {d.transfer[0].n_train}; rows: trained on, "
                    f"columns: scored on)</h3><table><tr><th></th>{head}</tr>{''.join(body)}</table>")
     return "".join(out)
+
+
+def _ci_words(est: Estimate) -> str:
+    """The interval in words; a zero-width one says why (every seed and item gave the same contrast: pass/fail
+    items at a floor or ceiling), rather than claiming certainty."""
+    lo, hi = est.ci()
+    if not math.isfinite(lo):
+        return "(no interval: one seed)"
+    if hi - lo < 1e-12:
+        return "(no variation over seeds and items: no interval)"
+    return f"({lo:+.3f} to {hi:+.3f})"
 
 
 def _r(x: float) -> object:

@@ -122,3 +122,13 @@ def test_the_report_section_and_files_per_axis_value(tmp_path, capsys):
     print_dynamics(scores, {})
     out = capsys.readouterr().out
     assert "growth pace (size=xs)" in out and "transfer (size=s)" in out
+
+
+def test_a_contrast_with_no_variation_says_so_instead_of_a_zero_width_interval():
+    from mixlab.analysis.dynamics import _ci_words
+    from mixlab.analysis.inference import paired_estimate
+
+    flat = paired_estimate(np.full((2, 10), 0.5))  # every seed and item moved by the same amount
+    assert _ci_words(flat) == "(no variation over seeds and items: no interval)"
+    assert _ci_words(paired_estimate(np.full((1, 10), 0.5))) == "(no interval: one seed)"
+    assert " to " in _ci_words(paired_estimate(np.array([[0.1, 0.3], [0.2, 0.6]])))
