@@ -20,6 +20,7 @@ EXPECTED = {
     "paper1_acp.yaml": [("alpaca", 985, 985), ("code", 2015, 999), ("p3", 52632, 999)],
     "shares_decontaminated.yaml": [("sharegpt", 2915, 1000), ("alpaca", 984, 500), ("code", 2001, 500)],
     "token_budget.yaml": [("alpaca", 999, None), ("code", 2015, 3023)],
+    "world_chat.yaml": [("chat", 3000, 400)],
 }
 
 
