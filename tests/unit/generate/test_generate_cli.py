@@ -35,7 +35,7 @@ def test_every_option_has_help():
                 if isinstance(a, type(parser._subparsers._group_actions[0])))
     generate = data.choices["generate"]
     methods = next(a for a in generate._actions if a.__class__.__name__ == "_SubParsersAction").choices
-    assert set(methods) == {"self-instruct", "evol-instruct"}
+    assert set(methods) == {"self-instruct", "evol-instruct", "answers"}
     for method in methods.values():
         for action in method._actions:
             assert action.help and len(action.help) > 10, action.dest
