@@ -364,7 +364,7 @@ def describe(e: Effect, source_types: Mapping[str, str] | None = None) -> str:
     at n=400 per source, over 4 arm pairs x 4 seeds: transfer.``"""
     kind = e.source_type or (source_types or {}).get(e.source, "")
     who = f"{e.source} ({kind})" if kind else e.source
-    verb = "raises" if e.effect > 0 else "lowers"
+    verb = "raises" if e.effect > 0 else "lowers" if e.effect < 0 else "changes"
     within = f" with {e.slice}" if e.slice else ""
     where = f"at n={e.n_train} per source{within}, over {e.n_pairs} arm pairs x {e.n_seeds} seeds"
     subject = f"Adding {who} data"
@@ -375,6 +375,9 @@ def describe(e: Effect, source_types: Mapping[str, str] | None = None) -> str:
     if not e.estimate.estimable:
         return f"{subject} {verb} {e.target} by {e.effect:+.3f} {where} ({e.estimate.note or NO_SEED_INTERVAL})."
     lo, hi = e.ci
+    if hi - lo < 1e-12:  # pass/fail items at a floor or ceiling: every seed and item gave the same difference
+        return (f"{subject} {verb} {e.target} by {e.effect:+.3f} {where}, the same on every seed and item (no "
+                f"variation, no interval; {_fmt_q(e.q_value)}): {e.verdict}.")
     return (f"{subject} {verb} {e.target} by {e.effect:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}, "
             f"{_fmt_q(e.q_value)}) {where}: {e.verdict}.")
 
@@ -411,6 +414,8 @@ def detectable_line(effects: Sequence[Effect], target: str) -> str | None:
     est = power_estimate(effects, target)
     if est is None or not math.isfinite(mde := est.detectable()):
         return None
+    if mde <= 0:  # no variation anywhere: nothing to plan from, not a study that detects everything
+        return f"{target}: no variation between seeds or items, power not estimable"
     return f"with {est.n_seeds} seeds this study detects effects >= {mde:.3f} on {target}"
 
 

@@ -151,3 +151,17 @@ def test_report_and_effects_csv(tmp_path):
     direct = next(r for r in table if r["source"] == "C" and r["target"] == "code avg")
     assert direct["verdict"] == "direct" and float(direct["ci_low"]) > 0 and direct["level"] == "items"
     assert all(math.isfinite(float(r["q_value"])) for r in table)
+
+
+def test_no_variation_is_said_in_words_not_as_a_zero_width_interval_or_perfect_power(synthetic):
+    from mixlab.analysis.effects import detectable_line
+
+    rows = synthetic(noise=0.0)
+    for r in rows:  # every run scores the same on code_x: no difference and no variation anywhere
+        if r["ability"] == "code_x":
+            r["value"] = 0.25
+    effects = all_effects(StudyScores(rows), ["A", "C", "P"], TYPES)
+    flat = next(e for e in effects if e.source == "C" and e.target == "code_x")
+    assert "changes code_x by +0.000" in describe(flat, TYPES) and "no variation, no interval" in describe(flat, TYPES)
+    assert detectable_line(effects, "code avg") in (None, "code avg: no variation between seeds or items, "
+                                                             "power not estimable")
