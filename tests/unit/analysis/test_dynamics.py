@@ -132,3 +132,15 @@ def test_a_contrast_with_no_variation_says_so_instead_of_a_zero_width_interval()
     assert _ci_words(flat) == "(no variation over seeds and items: no interval)"
     assert _ci_words(paired_estimate(np.full((1, 10), 0.5))) == "(no interval: one seed)"
     assert " to " in _ci_words(paired_estimate(np.array([[0.1, 0.3], [0.2, 0.6]])))
+
+
+def test_the_plan_does_not_promise_power_from_zero_variance():
+    from mixlab.analysis.inference import Estimate
+    from mixlab.analysis.plan import PlanRow, format_plan
+
+    flat = Estimate(0.0, 0.0, 1.0, 2, 40)
+    noisy = Estimate(0.05, 0.02, 3.0, 4, 100, seed_var=0.0012, cluster_var=0.01, resid_var=0.05)
+    text = format_plan([PlanRow("code avg", 64, flat, 0.0, {1: 2, 2: 2, 4: 2}),
+                        PlanRow("chat avg", 64, noisy, noisy.detectable(), {1: 5, 2: 4, 4: 3})], 0.05)
+    assert "code avg" in text and "not estimable: no variation" in text
+    assert "5 / 4 / 3" in text
