@@ -185,8 +185,7 @@ def run_self_instruct(args: argparse.Namespace) -> int:
 
 
 def run_evol_instruct(args: argparse.Namespace) -> int:
-    from mixlab.data.load import load_source
-    from mixlab.errors import MixlabError, SpecError
+    from mixlab.errors import SpecError
     from mixlab.generate.evol_instruct import (
         EvolInstructOptions,
         EvolItem,
@@ -202,13 +201,9 @@ def run_evol_instruct(args: argparse.Namespace) -> int:
                                source=args.source or args.source_default, **kw)
     if problems := opts.problems() + gen.problems():
         raise SpecError("evol-instruct options", problems)
-    src = load_source(args.input, format=args.format)
-    if not src.examples:
-        raise MixlabError(f"{args.input}: no example could be read ({src.counts()['rejected_by_reason']})")
+    src, input_record = _read_input(args)
     items = [EvolItem(ex.id, ex.prompt, ex.id) for ex in src.examples]
     start = sample_items(items, opts.n, gen.seed)
-    input_record = {"sha256": src.sha256, "format": src.format, "examples": len(src.examples),
-                    "rejected": len(src.rejected)}
     journal = Journal.open(args.out, "evol-instruct", settings_record(opts, gen, spec, input_record))
     done = journal.complete and journal.extra.get("rounds", 0) >= opts.rounds
     if done:
@@ -219,8 +214,7 @@ def run_evol_instruct(args: argparse.Namespace) -> int:
 
 
 def run_answers(args: argparse.Namespace) -> int:
-    from mixlab.data.load import load_source
-    from mixlab.errors import MixlabError, SpecError
+    from mixlab.errors import SpecError
     from mixlab.generate.answers import AnswerOptions, generate_answers, sample_examples, settings_record
     from mixlab.generate.journal import Journal
 
@@ -228,18 +222,28 @@ def run_answers(args: argparse.Namespace) -> int:
     opts = AnswerOptions(n=args.n, requests_per_step=args.batch or 16, source=args.source or args.source_default)
     if problems := opts.problems() + gen.problems():
         raise SpecError("answers options", problems)
-    src = load_source(args.input, format=args.format)
-    if not src.examples:
-        raise MixlabError(f"{args.input}: no example could be read ({src.counts()['rejected_by_reason']})")
+    src, input_record = _read_input(args)
     examples = sample_examples(src.examples, opts.n, gen.seed)
-    input_record = {"sha256": src.sha256, "format": src.format, "examples": len(src.examples),
-                    "rejected": len(src.rejected)}
     journal = Journal.open(args.out, "answers", settings_record(opts, gen, spec, input_record))
     if journal.complete:
         return _report(journal.write_manifest(), args.out, "already complete")
     manifest = generate_answers(_teacher(args, options, gen.style), examples, journal, opts, gen,
                                 progress=not args.quiet)
     return _report(manifest, args.out, "resumed" if journal.resumed else "")
+
+
+def _read_input(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """``--input`` loaded as a source (an error saying why when no row converts), and what a resumed run
+    must find unchanged about it."""
+    from mixlab.data.load import load_source
+    from mixlab.errors import MixlabError
+
+    src = load_source(args.input, format=args.format)
+    if not src.examples:
+        raise MixlabError(f"{args.input}: no example could be read ({src.counts()['rejected_by_reason']}); "
+                          "check --format (`mixlab data formats` lists them)")
+    return src, {"sha256": src.sha256, "format": src.format, "examples": len(src.examples),
+                 "rejected": len(src.rejected)}
 
 
 def _report(manifest: dict[str, Any], out: str, note: str) -> int:

@@ -14,6 +14,7 @@ import pytest
 
 from mixlab.world import lexicon as L
 from mixlab.world.abilities import ABILITIES, train_facts
+from mixlab.world.abilities_extended import ALL, EXTENDED
 from mixlab.world.corpus import documents
 from mixlab.world.source import load_world_source
 from mixlab.world.suites import eval_items
@@ -29,16 +30,18 @@ def corpus() -> str:
 
 @pytest.fixture(scope="module")
 def instruction_data():
-    """Every world source's pool at the size a large study uses, for two seeds."""
-    return [e for kind in ("chat", "code", "nlp") for seed in (0, 1)
-            for e in load_world_source(kind, seed=seed, size=3000).examples]
+    """Every world source's pool at the size a large study uses, for two seeds (the six extended abilities and
+    the rationale-free arith variant at 1,500 rows each)."""
+    return [e for kind, size in [*((k, 3000) for k in ("chat", "code", "nlp")),
+                                 *((k, 1500) for k in [*EXTENDED, "arith:direct"])]
+            for seed in (0, 1) for e in load_world_source(kind, seed=seed, size=size).examples]
 
 
 def test_every_ability_is_classified_as_unseen_or_knowledge():
     assert set(UNSEEN_IN_PRETRAINING) | set(KNOWLEDGE) == set(ABILITIES)
 
 
-@pytest.mark.parametrize("name", sorted(ABILITIES))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_evaluation_contents_never_appear_in_instruction_data(name, instruction_data):
     held = {it.key for it in eval_items(name)}
     trained = {e.meta["key"] for e in instruction_data if e.abilities == (name,)}
