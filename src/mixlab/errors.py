@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+
 
 class MixlabError(Exception):
     """Base class: an error mixlab explains to the user (the CLI prints it without a traceback)."""
@@ -43,3 +47,18 @@ def require(module: str, extra: str | None = None, purpose: str = ""):
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(module, extra, purpose) from exc
+
+
+
+#: third-party deprecation warnings raised inside the libraries themselves, not by mixlab's calls
+#: (peft's PeftModel reads transformers' renamed ``is_gradient_checkpointing``): nothing a user can act on
+LIBRARY_INTERNAL_WARNINGS = (r"`is_gradient_checkpointing` is deprecated",)
+
+
+@contextlib.contextmanager
+def library_quietly() -> Iterator[None]:
+    """A context in which ``LIBRARY_INTERNAL_WARNINGS`` are not shown (every other warning is)."""
+    with warnings.catch_warnings():
+        for message in LIBRARY_INTERNAL_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+        yield

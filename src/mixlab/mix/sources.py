@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mixlab.data.example import Example
 from mixlab.data.load import LoadedSource, load_source
+from mixlab.data.rationale import drop_rationales
 from mixlab.mix.spec import MixtureSpec, SourceSpec
 from mixlab.registry import Registry
 
@@ -36,6 +37,8 @@ def load_one(spec: MixtureSpec, src: SourceSpec) -> LoadedSource:
         loaded = load_source(hf=value, split=src.split, subset=src.subset, format=src.format, name=src.name)
     else:
         loaded = _load_world(value, spec.seed)
+    if src.rationale == "drop":
+        loaded = drop_rationales(loaded)
     return renamed(loaded, src.name)
 
 
@@ -79,4 +82,6 @@ def origin_record(spec: MixtureSpec, src: SourceSpec, loaded: LoadedSource) -> d
         rec.update(split=src.split, subset=src.subset)
     if kind == "world":
         rec["seed"] = spec.seed
+    if src.rationale != "keep":
+        rec["rationale"] = src.rationale
     return rec

@@ -50,7 +50,7 @@ ORIGIN_KEYS = ("path", "hf", "world")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 SHARE_TOLERANCE = 1e-6
 
-SOURCE_KEYS = ("name", *ORIGIN_KEYS, "split", "subset", "format", *AMOUNT_KEYS, "upsample", "alias")
+SOURCE_KEYS = ("name", *ORIGIN_KEYS, "split", "subset", "format", *AMOUNT_KEYS, "upsample", "alias", "rationale")
 TOP_KEYS = ("name", "seed", "total", "sources", "dedup", "decontaminate", "max_length", "shuffle")
 DEDUP_MODES = ("none", "exact", "near")
 DEDUP_KEYS = ("mode", "across_sources", "threshold")
@@ -90,6 +90,9 @@ class SourceSpec(BaseModel):
     """Let ``count`` / ``share`` / ``tokens`` ask for more than the source holds (rows then repeat)."""
     alias: str | None = None
     """Short label used by designs (``A`` in ``A+C``); defaults to ``name``."""
+    rationale: Literal["keep", "drop"] = "keep"
+    """``drop``: train on each response's final answer only, without the written steps before it
+    (chain-of-thought data with and without rationales; ``mixlab.data.rationale``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -334,6 +337,8 @@ def _check_source(src: Any, where: str) -> list[str]:
         if key in src and src.get("hf") is None:
             problems.append(f"{where}.{key}: only an hf source has a {key}")
     problems += _check_format(src.get("format"), where)
+    if src.get("rationale", "keep") not in ("keep", "drop"):
+        problems.append(f"{where}.rationale: {src['rationale']!r} is not keep or drop")
     if "upsample" in src and not isinstance(src["upsample"], bool):
         problems.append(f"{where}.upsample: {src['upsample']!r} is not true or false")
     amounts = [k for k in AMOUNT_KEYS if src.get(k) is not None]

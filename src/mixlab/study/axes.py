@@ -14,7 +14,8 @@ An axis field is one of:
 - ``train.<field>``: any ``mixlab.train.TrainSpec`` field but ``model``, ``data``, ``out`` and ``seed``
   (``train.lora`` switches LoRA against full fine-tuning); the untrained base is shared by every value;
 - ``mixture.sources.<alias>.<field>``: how one source is made (``path``, ``hf``, ``world``, ``format``,
-  ``split``, ``subset``): swap a curated file for a generated one; the base is shared.
+  ``split``, ``subset``, ``rationale``): swap a curated file for a generated one, or train on a
+  chain-of-thought file with and without its rationales; the base is shared.
 
 ``eval.*`` is refused: an axis must change the trained run, and every run of a study is scored on the same
 items so that its runs compare paired. Each value is applied to the study spec and the variant is validated
@@ -51,7 +52,7 @@ RESERVED_NAMES = ("run_id", "mixture", "n_train", "seed", "mix", "n", "model", "
 #: TrainSpec fields a study sets per run: never an axis
 PER_RUN_TRAIN = ("model", "data", "out", "seed")
 #: source fields an axis may change (the alias and name label the arms; amounts are the design's)
-SOURCE_FIELDS = ("path", "hf", "world", "format", "split", "subset", "upsample")
+SOURCE_FIELDS = ("path", "hf", "world", "format", "split", "subset", "upsample", "rationale")
 #: where a source's rows come from: an axis over one of them replaces the others (a world source becomes a file)
 ORIGINS = ("path", "hf", "world")
 #: file suffixes left out of a path value's label

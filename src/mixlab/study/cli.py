@@ -114,7 +114,12 @@ def _expand(args: argparse.Namespace) -> int:
     if not args.no_cost:
         from mixlab.study.cost import study_cost_lines
 
-        print("\n".join(study_cost_lines(spec, runs, gpu=args.gpu, mfu=args.mfu, sample=args.sample)))
+        try:
+            lines = study_cost_lines(spec, runs, gpu=args.gpu, mfu=args.mfu, sample=args.sample)
+        except OSError as exc:  # a hub source or model unreachable from here: the runs above stand
+            lines = [f"cost: not estimated: a source or the model could not be read here ({exc}); the runs above "
+                     "are the study (--no-cost skips the estimate)"]
+        print("\n".join(lines))
     return 0
 
 

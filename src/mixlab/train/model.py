@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixlab.errors import MixlabError, require
+from mixlab.errors import MixlabError, library_quietly, require
 from mixlab.train.gguf_cache import dequantized, forget_gguf
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,8 @@ def add_lora(model: Any, *, r: int, alpha: int, dropout: float, target: str | tu
         r=r, lora_alpha=alpha, lora_dropout=dropout, bias="none", task_type="CAUSAL_LM",
         target_modules=target if isinstance(target, str) else list(target),
     )
-    return get_peft_model(model, cfg)
+    with library_quietly():
+        return get_peft_model(model, cfg)
 
 
 def count_parameters(model: Any) -> tuple[int, int]:

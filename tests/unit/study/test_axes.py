@@ -37,7 +37,7 @@ def test_an_unknown_field_is_refused_with_the_valid_ones():
     (p,) = problems(axes={"x": {"field": "train.lrate", "values": [1, 2]}})
     assert p.startswith("axes.x.field: train.lrate: not a TrainSpec field; valid fields: model; ")
     assert "train.lr," in p and "train.lora," in p and "world.hidden_size" in p
-    assert "mixture.sources.<A|C|P>.<path|hf|world|format|split|subset|upsample>" in p
+    assert "mixture.sources.<A|C|P>.<path|hf|world|format|split|subset|upsample|rationale>" in p
 
 
 def test_eval_fields_and_fields_that_do_not_change_the_trained_run_are_refused():

@@ -72,7 +72,7 @@ def get_format(name: str) -> Format:
 
 #: Detection priority of the built-in formats: distinctive fields first, the generic Alpaca shape after
 #: CodeAlpaca (same shape, code content). Formats registered by plugins come after these.
-DETECTION_ORDER = ("oasst", "natinst", "self_instruct", "dolly", "p3", "flan", "codealpaca", "alpaca",
+DETECTION_ORDER = ("oasst", "natinst", "self_instruct", "dolly", "gsm8k", "p3", "flan", "codealpaca", "alpaca",
                    "messages", "sharegpt")
 
 
@@ -165,6 +165,7 @@ def row_id(source: str, index: int, sub: int | None = None) -> str:
 # Importing the modules registers the formats (detection order is DETECTION_ORDER, not import order).
 from mixlab.data.formats import alpaca as _alpaca  # noqa: E402, F401
 from mixlab.data.formats import dolly as _dolly  # noqa: E402, F401
+from mixlab.data.formats import gsm8k as _gsm8k  # noqa: E402, F401
 from mixlab.data.formats import messages as _messages  # noqa: E402, F401
 from mixlab.data.formats import natinst as _natinst  # noqa: E402, F401
 from mixlab.data.formats import oasst as _oasst  # noqa: E402, F401

@@ -46,10 +46,11 @@ def load_transformers_lm(model: str, **options: Any) -> TransformersLM:
         "gguf_file": opts.gguf_file, "revision": _snapshot_revision(base, opts.revision),
     }
     if adapter:
-        from mixlab.errors import require
+        from mixlab.errors import library_quietly, require
 
         peft = require("peft", purpose="LoRA adapters")
-        lm_model = peft.PeftModel.from_pretrained(lm_model, adapter)
+        with library_quietly():
+            lm_model = peft.PeftModel.from_pretrained(lm_model, adapter)
         if opts.merge_adapter:
             lm_model = lm_model.merge_and_unload()
         identity.update(adapter=adapter, adapter_weights=weights_fingerprint(Path(adapter), None))
