@@ -115,6 +115,17 @@ def test_expand_prints_the_cost_and_says_what_it_could_not_count(tmp_path, capsy
         study_cost(StudySpec.from_yaml(path), [], gpu="v100")
 
 
+def test_expand_without_the_hub_lists_the_runs_and_says_why_there_is_no_cost(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what a machine without the hub sees, at once
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nmodel: world\nmixture:\n  sources:\n"
+                    "    - {name: m, alias: M, hf: mixlab-test/no-such-dataset, count: 10}\n"
+                    "design: single\nseeds: [0]\neval: {suites: [world], limit: 7}\n")
+    assert main(["study", "expand", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs" in out and "cost: not estimated: a source or the model could not be read here" in out
+
+
 def test_the_cpu_preset_counts_the_items_of_every_suite_from_one_options_dict(repo_root, shared_data):
     from mixlab.study.cost import eval_items
 
