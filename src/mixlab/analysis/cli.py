@@ -100,7 +100,7 @@ def print_summary(study_dir: str | Path) -> None:
 
 def print_dynamics(scores: StudyScores, source_types: Mapping[str, str]) -> None:
     """Growth pace (ranked) and the transfer matrix of every combination of axis values."""
-    from mixlab.analysis.dynamics import format_paces, format_transfer, study_dynamics
+    from mixlab.analysis.dynamics import format_construction, format_paces, format_transfer, study_dynamics
 
     for d in study_dynamics(scores, source_types):
         where = f" ({d.label})" if d.label else ""
@@ -108,6 +108,8 @@ def print_dynamics(scores: StudyScores, source_types: Mapping[str, str]) -> None
             print(f"\n{format_paces(d.paces).replace('growth pace', 'growth pace' + where, 1)}")
         if d.transfer:
             print(f"\ntransfer{where}: " + format_transfer(d.transfer))
+        if d.construction:
+            print(f"\n{format_construction(d.construction).replace('data construction', 'data construction' + where, 1)}")
 
 
 def print_table(scores: StudyScores, values: Mapping[str, str] | None = None) -> None:

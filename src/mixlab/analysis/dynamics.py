@@ -9,6 +9,11 @@
   on ``log4(n)``), computed per seed on the same items and analysed like any paired difference (seeds as the
   unit of replication, item clusters crossed), so its interval is calibrated like the effects'. A ranking of
   abilities by pace says which grow fast and which slowly; two paces whose intervals overlap are not ranked.
+- **Data construction** (curated against generated): an arm named after an ability and a suffix
+  (``bullets_taught``: the same ability's instructions answered by a teacher) against the arm named after the
+  ability alone, on that ability, at every volume both were trained at: paired over seeds and items, with
+  Benjamini-Hochberg over the comparisons. Next to the two arms' growth paces it says whether the generated
+  data keeps up with the curated as volume grows, or stops.
 
 >>> import numpy as np
 >>> np.round(ladder_weights([100, 400, 1600]), 3).tolist()
@@ -21,7 +26,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,14 +127,28 @@ def growth_pace(scores: StudyScores, mixture: str, target: str | Target) -> Pace
     return Pace(mixture, t.name, tuple(vols), crossed_estimate(d), "runs")
 
 
+def own_ability(arm: str, abilities: Sequence[str]) -> str | None:
+    """The ability an arm is named after: its name, or the longest ability its name starts with before a
+    ``_``, ``-`` or ``.`` suffix (``bullets_taught`` -> ``bullets``; ``code_arith`` is an ability itself).
+
+    >>> own_ability("code_arith_taught", ["code_arith", "code_string", "arith"]), own_ability("A", ["arith"])
+    ('code_arith', None)
+    """
+    if arm in abilities:
+        return arm
+    prefixes = [a for a in abilities if len(arm) > len(a) + 1 and arm.startswith(a) and arm[len(a)] in "_-."]
+    return max(prefixes, key=len) if prefixes else None
+
+
 def own_paces(scores: StudyScores, source_types: Mapping[str, str] | None = None) -> list[Pace]:
-    """For each single-source arm, the pace of what it trains, fastest first: the ability of its name (a
-    world source per ability, ``arith``), else its type's average (``source_types``: ``{"C": "code"}``)."""
+    """For each single-source arm, the pace of what it trains, fastest first: the ability it is named after (a
+    world source per ability, ``arith``, or ``bullets_taught``), else its type's average (``source_types``:
+    ``{"C": "code"}``)."""
     types = dict(source_types or {})
     out = []
     for arm in single_arms(scores):
-        if arm in scores.abilities:
-            out.append(growth_pace(scores, arm, arm))
+        if (ability := own_ability(arm, scores.abilities)) is not None:
+            out.append(growth_pace(scores, arm, ability))
         elif types.get(arm) and any(t.name == f"{types[arm]} avg" for t in scores.targets()):
             out.append(growth_pace(scores, arm, f"{types[arm]} avg"))
     return sorted(out, key=lambda p: -p.estimate.value if math.isfinite(p.estimate.value) else math.inf)
@@ -145,12 +164,40 @@ def format_paces(paces: Sequence[Pace]) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------------ data construction
+def construction_comparisons(scores: StudyScores) -> list[ArmComparison]:
+    """Each arm ``<ability><sep><suffix>`` minus the arm ``<ability>`` on that ability, at every volume both
+    have, BH-adjusted over all of them (an empty list when no arm has a same-ability counterpart)."""
+    arms = single_arms(scores)
+    cells = []
+    for arm in arms:
+        ability = own_ability(arm, scores.abilities)
+        if ability is None or ability == arm or ability not in arms:
+            continue
+        for n in scores.volumes():
+            if n > 0 and arm in scores.mixtures(n) and ability in scores.mixtures(n):
+                cells.append(compare_arms(scores, arm, ability, ability, n))
+    cells = [c for c in cells if math.isfinite(c.estimate.value)]
+    qs = benjamini_hochberg([c.estimate.p_value for c in cells])
+    return [replace(c, q_value=q) for c, q in zip(cells, qs, strict=True)]
+
+
+def format_construction(cells: Sequence[ArmComparison]) -> str:
+    lines = [f"data construction: each arm against the curated arm of its ability, on that ability (95% CI; "
+             f"* clear after Benjamini-Hochberg over {len(cells)})"]
+    for c in cells:
+        lines.append(f"  {c.a:<18} - {c.b:<12} n={c.n_train:<5} {c.estimate.value:+.3f} {_ci_words(c.estimate)}"
+                     f"{' *' if c.clear else ''}")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ per axis value, files
 @dataclass(frozen=True)
 class Dynamics:
     label: str  # the combination of axis values ("" without axes)
     paces: list[Pace]
     transfer: list[ArmComparison]
+    construction: list[ArmComparison] = field(default_factory=list)
 
 
 def study_dynamics(scores: StudyScores, source_types: Mapping[str, str] | None = None) -> list[Dynamics]:
@@ -160,12 +207,14 @@ def study_dynamics(scores: StudyScores, source_types: Mapping[str, str] | None =
     for values in scores.axis_combinations():
         part = scores.where(values) if values else scores
         label = ",".join(f"{k}={v}" for k, v in values.items())
-        out.append(Dynamics(label, own_paces(part, source_types), transfer_matrix(part)))
+        out.append(Dynamics(label, own_paces(part, source_types), transfer_matrix(part),
+                            construction_comparisons(part)))
     return out
 
 
 def write_dynamics(study_dir: str | Path, found: Sequence[Dynamics]) -> list[Path]:
-    """``pace.csv`` and ``transfer.csv`` (a ``slice`` column names the axis values) where there is something."""
+    """``pace.csv``, ``transfer.csv`` and ``construction.csv`` (a ``slice`` column names the axis values) where
+    there is something."""
     from mixlab.artifacts import atomic_write_text
 
     written = []
@@ -188,6 +237,18 @@ def write_dynamics(study_dir: str | Path, found: Sequence[Dynamics]) -> list[Pat
                                                                                                strict=True)]
         atomic_write_text(Path(study_dir) / "transfer.csv", "\n".join(rows) + "\n")
         written.append(Path(study_dir) / "transfer.csv")
+    built = [(d.label, c) for d in found for c in d.construction]
+    if built:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["slice", "arm", "against", "ability", "n_train", "difference", "ci_low", "ci_high", "df",
+                    "n_seeds", "q_value", "clear"])
+        for label, c in built:
+            lo, hi = c.estimate.ci()
+            w.writerow([label, c.a, c.b, c.target, c.n_train, _r(c.estimate.value), _r(lo), _r(hi),
+                        _r(c.estimate.df), c.estimate.n_seeds, _r(c.q_value), c.clear])
+        atomic_write_text(Path(study_dir) / "construction.csv", buf.getvalue())
+        written.append(Path(study_dir) / "construction.csv")
     return written
 
 
@@ -199,7 +260,7 @@ def dynamics_html(found: Sequence[Dynamics]) -> str:
     """The report's section: growth pace per axis value (side by side) and each value's transfer matrix."""
     import html
 
-    if not any(d.paces or d.transfer for d in found):
+    if not any(d.paces or d.transfer or d.construction for d in found):
         return ""
     out = ["<h2>Growth pace and transfer</h2><p class='note'>Growth pace: the gain per x4 more data of what "
            "each single-source arm trains, a least-squares contrast of the ladder's runs per seed, paired over "
@@ -245,6 +306,20 @@ def dynamics_html(found: Sequence[Dynamics]) -> str:
         where = f"{d.label}; " if d.label else ""
         out.append(f"<h3>Transfer matrix ({html.escape(where)}n = {d.transfer[0].n_train}; rows: trained on, "
                    f"columns: scored on)</h3><table><tr><th></th>{head}</tr>{''.join(body)}</table>")
+    built = [d for d in found if d.construction]
+    if built:
+        rows_html = []
+        for d in built:
+            for c in d.construction:
+                val = f"{c.estimate.value:+.3f} {html.escape(_ci_words(c.estimate))}"
+                rows_html.append(f"<tr><td>{html.escape(d.label)}</td><td>{html.escape(c.a)} - {html.escape(c.b)}"
+                                 f"</td><td>{c.n_train}</td><td>{'<b>' + val + '</b>' if c.clear else val}</td></tr>")
+        out.append("<h3>Data construction: generated against curated</h3><p class='note'>Each arm named after an "
+                   "ability and a suffix (<code>bullets_taught</code>) minus the arm of that ability's curated "
+                   "data, on that ability, at each volume (paired over seeds and items; <b>bold</b> = clear "
+                   "after Benjamini-Hochberg over these rows). Written to <code>construction.csv</code>.</p>"
+                   "<table><tr><th>slice</th><th>arms</th><th>n</th><th>difference (95% CI)</th></tr>"
+                   f"{''.join(rows_html)}</table>")
     return "".join(out)
 
 

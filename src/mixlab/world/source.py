@@ -6,7 +6,9 @@ instruction-mixture paper; the extended types ``math``, ``logic``, ...) or a sin
 duplicate (prompt, answer) pairs. A variant after a colon changes how the rows are written, not what they
 ask: ``arith:direct`` answers without the written steps (chain-of-thought data as a mixture component);
 ``nlp:name`` and ``nlp:none`` replace an nlp task's instruction template by the task's name or by nothing
-(the FLAN template ablation). Abilities joined by ``+`` make one source of several (``sentiment+extraction``,
+(the FLAN template ablation); ``bullets:taught`` has the world's instructions answered by a teacher, a world
+model fine-tuned on curated rows (generated data with its teacher's real errors; ``mixlab.world.taught``).
+Abilities joined by ``+`` make one source of several (``sentiment+extraction``,
 in equal parts), so a study can hold a task of a type out of training.
 
 >>> src = load_world_source("code", size=40)
@@ -31,8 +33,8 @@ LETTERS = {v: k for k, v in ALIASES.items()}
 DEFAULT_POOL = 3000
 
 
-#: how a variant writes a row: (ability, item) -> (prompt, answer)
-VARIANTS = ("direct", "name", "none")
+#: how a variant writes a row: (ability, item) -> (prompt, answer); ``taught``: answered by a teacher model
+VARIANTS = ("direct", "name", "none", "taught")
 #: the task names of the nlp abilities, the "dataset name" template of the FLAN ablation
 TASK_NAMES = {"sentiment": "sentiment", "extraction": "animal extraction", "topic": "topic classification"}
 
@@ -88,6 +90,10 @@ def load_world_source(name: str, seed: int = 0, size: int = DEFAULT_POOL) -> Loa
         known = sorted([*TYPES, *ABILITIES, *ALIASES])
         raise MixlabError(f"unknown world source '{name}'; known: {', '.join(known)}")
     label = f"{kind}:{variant}" if variant else kind  # a variant: the same items (same draws), written otherwise
+    if variant == "taught":
+        from mixlab.world.taught import load_taught_source
+
+        return load_taught_source(kind, label, seed)
     rng = random.Random(f"world-source|{kind}|{seed}")
     examples: list[Example] = []
     seen: set[tuple[str, str]] = set()

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from mixlab.analysis.dynamics import (
+    construction_comparisons,
+    format_construction,
     format_paces,
     format_transfer,
     growth_pace,
@@ -122,6 +124,34 @@ def test_the_report_section_and_files_per_axis_value(tmp_path, capsys):
     print_dynamics(scores, {})
     out = capsys.readouterr().out
     assert "growth pace (size=xs)" in out and "transfer (size=s)" in out
+
+
+def test_generated_data_against_curated_at_every_volume(tmp_path, capsys):
+    """An arm named ``<ability>_<suffix>`` is compared with the curated arm of its ability at each volume; its
+    growth pace is the ability's; both land in the files, the report and the printed summary."""
+    from mixlab.analysis.cli import print_dynamics
+    from mixlab.analysis.dynamics import dynamics_html, study_dynamics, write_dynamics
+
+    rows, items = ladder_study(np.random.default_rng(1), {"arith": {"arith": 0.2}, "arith_taught": {"arith": 0.05},
+                                                          "logic": {"logic": 0.1}}, 3,
+                               run_sd=0.0, cluster_sd=0.0, binary=False)
+    scores = StudyScores(rows, items)
+    cells = construction_comparisons(scores)
+    assert [(c.a, c.b, c.target, c.n_train) for c in cells] == [("arith_taught", "arith", "arith", n) for n in VOLUMES]
+    want = [0.0, -0.15, -0.30]  # 0.05 - 0.2 per x4 step from the same start
+    assert all(abs(c.estimate.value - w) < 0.03 for c, w in zip(cells, want, strict=True))
+    assert not cells[0].clear and cells[2].clear
+    paces = {p.mixture: p for p in own_paces(scores)}
+    assert paces["arith_taught"].ability == "arith" and abs(paces["arith_taught"].estimate.value - 0.05) < 0.03
+    assert "arith_taught       - arith" in format_construction(cells)
+    found = study_dynamics(scores)
+    assert [p.name for p in write_dynamics(tmp_path, found)] == ["pace.csv", "transfer.csv", "construction.csv"]
+    lines = (tmp_path / "construction.csv").read_text().splitlines()
+    assert lines[0].startswith("slice,arm,against,ability,n_train,difference") and len(lines) == 4
+    assert "Data construction: generated against curated" in dynamics_html(found)
+    print_dynamics(scores, {})
+    assert "data construction: each arm against the curated arm" in capsys.readouterr().out
+    assert construction_comparisons(StudyScores(*ladder_study(np.random.default_rng(2), {"arith": {}}, 2))) == []
 
 
 def test_a_contrast_with_no_variation_says_so_instead_of_a_zero_width_interval():
