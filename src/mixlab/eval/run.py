@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,13 @@ def evaluate(
     tasks: Sequence[Task],
     out_dir: str | Path | None = None,
     *,
-    limit: int | None = None,
+    limit: int | Mapping[str, int | None] | None = None,
     model_name: str | None = None,
     on_task: Callable[[TaskResult], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate ``lm`` on ``tasks``; return tidy score rows (and write them when ``out_dir`` is given)."""
+    """Evaluate ``lm`` on ``tasks``; return tidy score rows (and write them when ``out_dir`` is given).
+
+    ``limit``: items per task, one number for all or a number per task name (``suites.build_limited``)."""
     ident = lm.identity()
     model = model_name or str(ident.get("model", "model"))
     template = str(ident.get("template", ""))
@@ -56,7 +58,7 @@ def evaluate(
     summaries: dict[str, Any] = {}
     for task in tasks:
         weak_before = PROGRAMS_RUN[PROCESS]
-        result = task.evaluate(lm, limit=limit)
+        result = task.evaluate(lm, limit=limit.get(task.name) if isinstance(limit, Mapping) else limit)
         _count_weak_isolation(result, PROGRAMS_RUN[PROCESS] - weak_before)
         rows.extend(score_rows(result, model=model, template=template))
         per_item.extend(item_rows(result))

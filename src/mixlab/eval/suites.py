@@ -11,7 +11,7 @@ suites declares, listing the valid ones: a typo never does nothing. Options shar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,28 @@ def build_suites(names: list[str], **options: Any) -> list[Task]:
     for name in names:
         tasks.extend(SUITES.get(name)(**options_for(name, typed)))
     return tasks
+
+
+def build_limited(names: list[str], limit: int | None, limits: Mapping[str, int] | None = None,
+                  **options: Any) -> tuple[list[Task], dict[str, int | None]]:
+    """The tasks of ``names``, each suite at its own number of items (``limits[suite]``, else ``limit``), and
+    each task's limit by task name (for ``evaluate``). Options are checked against all the suites at once.
+
+    Log-likelihood items cost a fraction of a generated answer, so a study can score 200 ARC-Easy questions
+    and 20 HumanEval problems in one run: ``limits: {arc_easy: 200}`` beside ``limit: 20``.
+    """
+    limits = dict(limits or {})
+    if unknown := sorted(set(limits) - set(names)):
+        raise MixlabError(f"eval limits: {', '.join(unknown)} not among the suites ({', '.join(names)})")
+    typed = suite_options(names, {"limit": limit, **options})
+    tasks: list[Task] = []
+    per_task: dict[str, int | None] = {}
+    for name in names:
+        mine = {**options_for(name, typed), "limit": limits.get(name, limit)}
+        built = SUITES.get(name)(**mine)
+        tasks.extend(built)
+        per_task.update({t.name: mine["limit"] for t in built})
+    return tasks, per_task
 
 
 def data_dir(option: str | Path | None) -> Path:

@@ -278,7 +278,7 @@ def eval_items(spec: Any) -> dict[str, int | str]:
         except Exception as exc:  # a missing data file or judge: the estimate goes on without it, and says so
             out[name] = f"unknown ({type(exc).__name__})"
             continue
-        out[name] = sum(_task_items(t, spec.eval.limit) for t in tasks)
+        out[name] = sum(_task_items(t, spec.eval.limits.get(name, spec.eval.limit)) for t in tasks)
     return out
 
 

@@ -113,14 +113,14 @@ def evaluate_model(run: RunSpec, model_dir: str, folder: Path) -> tuple[list[dic
     item rows, both with the run's design coordinates."""
     from mixlab.eval.backends import load_lm
     from mixlab.eval.run import evaluate
-    from mixlab.eval.suites import build_suites
+    from mixlab.eval.suites import build_limited
 
     opts: dict[str, Any] = {}
     if run.eval.batch_size:
         opts["batch_size"] = run.eval.batch_size
     lm = load_lm(str(model_dir), backend=run.eval.backend, **opts)
-    tasks = build_suites(list(run.eval.suites), limit=run.eval.limit, **run.eval.options)
-    rows = evaluate(lm, tasks, folder / "eval", limit=run.eval.limit, model_name=_model_name(run))
+    tasks, limits = build_limited(list(run.eval.suites), run.eval.limit, run.eval.limits, **run.eval.options)
+    rows = evaluate(lm, tasks, folder / "eval", limit=limits, model_name=_model_name(run))
     items = read_jsonl(folder / "eval" / "item_scores.jsonl") if (folder / "eval" / "item_scores.jsonl").exists() else []
     design = {"run_id": run.run_id, "mixture": run.mixture_label, "n_train": run.n_train, "seed": run.seed}
     return [{**design, **r} for r in rows], [{**design, **r} for r in items]

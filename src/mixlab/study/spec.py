@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mixlab.artifacts import canonical_json, content_hash
 from mixlab.errors import MixlabError, SpecError
@@ -67,12 +67,25 @@ class EvalOptions(BaseModel):
     """Suite names (``mixlab eval --list``)."""
     limit: int | None = None
     """Items per task (``None``: the suite's default)."""
+    limits: dict[str, int] = Field(default_factory=dict)
+    """Items per task of the named suites, instead of ``limit`` (``{arc_easy: 200, mmlu: 60}``): a
+    log-likelihood item costs a fraction of a generated answer, so the cheap suites can carry more items."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Suite options (``data_dir``, ``shots``, ``n_samples``, ``judge``, ...)."""
     backend: str = "transformers"
     """Model backend for evaluation (``transformers``, ``vllm``)."""
     batch_size: int | None = None
     """Generation / scoring batch size (``None``: the backend's default)."""
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> EvalOptions:
+        problems = [f"limits.{k}: not one of the suites ({', '.join(self.suites)})" for k in self.limits
+                    if k not in self.suites]
+        problems += [f"limits.{k}: {v!r} is not a number of items >= 1" for k, v in self.limits.items()
+                     if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class ExecutorOptions(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mixlab.errors import SpecError
+from mixlab.errors import MixlabError, SpecError
 from mixlab.study.spec import StudySpec, expand, source_types
 
 SOURCES = [
@@ -137,3 +137,23 @@ def test_code_fingerprint_ignores_docstrings_and_comments_not_statements(tmp_pat
     b.write_text('def f(x):\n    """Add 1 to x."""\n    # why: because\n    return x + 1\n')
     c.write_text('def f(x):\n    """Add one."""\n    return x + 2\n')
     assert source_bytes(a) == source_bytes(b) != source_bytes(c)
+
+
+def test_per_suite_limits_score_cheap_suites_on_more_items(shared_data):
+    """``eval.limits`` gives a suite its own number of items; the others keep ``limit``; the cost counts it."""
+    from mixlab.eval.suites import build_limited
+    from mixlab.study.cost import eval_items
+
+    opts = {"data_dir": str(shared_data), "subjects": "high_school_biology,philosophy"}
+    tasks, limits = build_limited(["arc_easy", "mmlu"], 5, {"arc_easy": 40}, **opts)
+    assert limits == {"arc_easy": 40, "mmlu_stem_knowledge": 5, "mmlu_humanities": 5}
+    assert {t.name for t in tasks} == set(limits)
+    with pytest.raises(MixlabError, match="eval limits: arc not among the suites"):
+        build_limited(["arc_easy"], 5, {"arc": 40}, **opts)
+    spec = StudySpec.from_dict({"model": "world", "mixture": {"sources": [{"name": "a", "world": "chat", "count": 4}]},
+                                "eval": {"suites": ["arc_easy", "mmlu"], "limit": 5, "limits": {"arc_easy": 40},
+                                         "options": opts}})
+    assert eval_items(spec) == {"arc_easy": 40, "mmlu": 10}
+    with pytest.raises(SpecError, match=r"limits.mmlu: 0 is not a number of items >= 1"):
+        StudySpec.from_dict({"model": "world", "mixture": {"sources": [{"name": "a", "world": "chat", "count": 4}]},
+                             "eval": {"suites": ["mmlu"], "limits": {"mmlu": 0}}})
