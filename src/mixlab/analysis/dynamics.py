@@ -147,6 +147,8 @@ def own_paces(scores: StudyScores, source_types: Mapping[str, str] | None = None
     types = dict(source_types or {})
     out = []
     for arm in single_arms(scores):
+        if sum(1 for n in scores.volumes() if n > 0 and arm in scores.mixtures(n)) < 2:
+            continue  # one volume: no ladder, no pace (nothing printed rather than an empty interval)
         if (ability := own_ability(arm, scores.abilities)) is not None:
             out.append(growth_pace(scores, arm, ability))
         elif types.get(arm) and any(t.name == f"{types[arm]} avg" for t in scores.targets()):

@@ -174,3 +174,11 @@ def test_the_plan_does_not_promise_power_from_zero_variance():
                         PlanRow("chat avg", 64, noisy, noisy.detectable(), {1: 5, 2: 4, 4: 3})], 0.05)
     assert "code avg" in text and "not estimable: no variation" in text
     assert "5 / 4 / 3" in text
+
+
+def test_an_arm_at_one_volume_has_no_pace():
+    rows, items = ladder_study(np.random.default_rng(3), {"arith": {"arith": 0.1}}, 2)
+    keep = [r for r in rows if r["n_train"] in (0, 400)]
+    scores = StudyScores(keep, [r for r in items if r["n_train"] in (0, 400)])
+    assert own_paces(scores) == []
+    assert format_paces([]) == "growth pace: no single-source arm with two or more volumes"
