@@ -1,0 +1,34 @@
+"""The committed outputs of each case study under docs/case-studies/ rebuild their report with `mixlab report`
+(a copy in a temporary folder: the repository is not written), and the table the page quotes is what the
+outputs give."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mixlab.cli import main
+
+pytestmark = pytest.mark.integration
+
+CASES = Path(__file__).resolve().parents[2] / "docs" / "case-studies"
+FOLDERS = sorted(p for p in CASES.iterdir() if p.is_dir())
+
+
+def test_there_are_case_studies():
+    assert FOLDERS and all((CASES / f"{p.name}.md").is_file() for p in FOLDERS)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_the_committed_outputs_rebuild_the_report(folder, tmp_path, capsys):
+    work = tmp_path / folder.name
+    shutil.copytree(folder, work, ignore=shutil.ignore_patterns("report.html"))
+    assert main(["report", str(work)]) == 0
+    printed = capsys.readouterr().out
+    assert (work / "report.html").is_file() and (work / "effects.csv").is_file()
+    page = (CASES / f"{folder.name}.md").read_text()
+    none_row = next(line for line in printed.splitlines() if line.startswith("none "))
+    base_scores = none_row.split()[1:3]  # the base model's first two abilities, as printed
+    assert all(score.rstrip("*") in page for score in base_scores)
