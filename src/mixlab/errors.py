@@ -49,7 +49,6 @@ def require(module: str, extra: str | None = None, purpose: str = ""):
         raise MissingDependencyError(module, extra, purpose) from exc
 
 
-
 #: third-party deprecation warnings raised inside the libraries themselves, not by mixlab's calls
 #: (peft's PeftModel reads transformers' renamed ``is_gradient_checkpointing``): nothing a user can act on
 LIBRARY_INTERNAL_WARNINGS = (r"`is_gradient_checkpointing` is deprecated",)

@@ -42,6 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mixlab.artifacts import content_hash
+from mixlab.data.rationale import RATIONALE
 from mixlab.errors import MixlabError, SpecError
 
 AMOUNT_KEYS = ("count", "fraction", "share", "tokens", "epochs")
@@ -337,8 +338,8 @@ def _check_source(src: Any, where: str) -> list[str]:
         if key in src and src.get("hf") is None:
             problems.append(f"{where}.{key}: only an hf source has a {key}")
     problems += _check_format(src.get("format"), where)
-    if src.get("rationale", "keep") not in ("keep", "drop"):
-        problems.append(f"{where}.rationale: {src['rationale']!r} is not keep or drop")
+    if src.get("rationale", "keep") not in RATIONALE:
+        problems.append(f"{where}.rationale: {src['rationale']!r} is not {' or '.join(RATIONALE)}")
     if "upsample" in src and not isinstance(src["upsample"], bool):
         problems.append(f"{where}.upsample: {src['upsample']!r} is not true or false")
     amounts = [k for k in AMOUNT_KEYS if src.get(k) is not None]
