@@ -362,7 +362,8 @@ class RunSpec:
             "model_content": content,
             "mixture": None if self.mixture is None else self.mixture.to_dict(),
             "train": dict(self.train) if not self.is_base else None,
-            "eval": self.eval.model_dump(mode="json"),
+            # per-suite limits only when set: a study without them keeps the identities (and finished runs) it had
+            "eval": self.eval.model_dump(mode="json", exclude={"limits"} if not self.eval.limits else None),
             # only with axes: a study without them keeps the identities (and finished runs) it had
             **({"axes": dict(self.axes)} if self.axes else {}),
         })

@@ -154,6 +154,8 @@ def test_per_suite_limits_score_cheap_suites_on_more_items(shared_data):
                                 "eval": {"suites": ["arc_easy", "mmlu"], "limit": 5, "limits": {"arc_easy": 40},
                                          "options": opts}})
     assert eval_items(spec) == {"arc_easy": 40, "mmlu": 10}
+    plain = StudySpec.from_dict({**spec.to_dict(), "eval": {**spec.to_dict()["eval"], "limits": {}}})
+    assert expand(spec)[0].identity() != expand(plain)[0].identity()  # the items scored are part of a run
     with pytest.raises(SpecError, match=r"limits.mmlu: 0 is not a number of items >= 1"):
         StudySpec.from_dict({"model": "world", "mixture": {"sources": [{"name": "a", "world": "chat", "count": 4}]},
                              "eval": {"suites": ["mmlu"], "limits": {"mmlu": 0}}})
