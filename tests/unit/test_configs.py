@@ -23,7 +23,7 @@ STUDIES = {
     "paper1_gpu.yaml": (29, 7),
     "simplex_world.yaml": (132, 66),
     "axes_world.yaml": (29, 7),
-    "dynamics_world.yaml": (273, 15),
+    "dynamics_world.yaml": (408, 15),
     "cot_world.yaml": (24, 4),
     "templates_world.yaml": (19, 1),
     "synthetic_world.yaml": (19, 1),
