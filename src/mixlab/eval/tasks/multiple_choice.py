@@ -9,6 +9,10 @@ Two prompt formats, named in every task's config because they give very differen
 - ``letter``: the options are listed as ``A. ...``; the model scores the letters `` A``, `` B``, ... (one
   token each, so all of them come from one forward pass). ``acc`` only: letters have equal length.
 
+Both formats also report ``prob_gold``: the probability the model puts on the gold choice, its
+log-probabilities normalized over the item's choices (a softmax). It is continuous per item, so it moves
+before accuracy does: the score to regress on, or to compare runs by, when accuracy sits at chance.
+
 With ``chat=True`` the question is a user turn rendered by the model's chat template and the answer is the
 assistant's reply (no leading space); with ``chat=False`` (the default, as in lm-evaluation-harness) the
 prompt is raw text and the template is not used, recorded as template ``none``.
@@ -22,6 +26,7 @@ prompt is raw text and the template is not used, recorded as template ``none``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +184,7 @@ class MultipleChoiceTask:
         record: dict[str, Any] = {
             "id": item.id, "prompt": prompt_to_json(ctx), "choices": list(item.choices), "gold": item.gold,
             "logprobs": logprobs, "pred": pred, "acc": float(pred == item.gold),
+            "prob_gold": prob_gold(logprobs, item.gold),
         }
         if self.prompt_format == "cloze":
             record["pred_norm"] = pred_norm
@@ -191,6 +197,7 @@ class MultipleChoiceTask:
         metrics = {"acc": mean_with_stderr([r["acc"] for r in records], seed=self.seed)}
         if self.prompt_format == "cloze":
             metrics["acc_norm"] = mean_with_stderr([r["acc_norm"] for r in records], seed=self.seed)
+        metrics["prob_gold"] = mean_with_stderr([r["prob_gold"] for r in records], seed=self.seed)
         if self.group_of is not None:
             groups: dict[str, list[float]] = {}
             for it, r in zip(items, records, strict=True):
@@ -209,6 +216,17 @@ def choice_picks(logprobs: Sequence[float], choices: Sequence[str]) -> tuple[int
     """
     norm = [lp / max(1, len(c)) for lp, c in zip(logprobs, choices, strict=True)]
     return _best(logprobs), _best(norm)
+
+
+def prob_gold(logprobs: Sequence[float], gold: int) -> float:
+    """The gold choice's share of the probability over the choices (a softmax of their log-probabilities).
+
+    >>> round(prob_gold([-1.0, -1.0], 0), 3), round(prob_gold([-0.1, -5.0, -5.0], 0), 3)
+    (0.5, 0.985)
+    """
+    top = max(logprobs)
+    weights = [math.exp(lp - top) for lp in logprobs]
+    return weights[gold] / sum(weights)
 
 
 def _best(values: Sequence[float]) -> int:

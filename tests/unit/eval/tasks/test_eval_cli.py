@@ -76,7 +76,8 @@ def test_eval_run_writes_tidy_scores_items_summary_and_reuses_the_cache(shared_d
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == SCORE_COLUMNS
     assert {(r["task"], r["metric"]) for r in rows} == {
-        ("arc_easy", "acc"), ("arc_easy", "acc_norm"), ("gsm8k", "exact_match_strict"), ("gsm8k", "exact_match_flexible")}
+        ("arc_easy", "acc"), ("arc_easy", "acc_norm"), ("arc_easy", "prob_gold"), ("gsm8k", "exact_match_strict"),
+        ("gsm8k", "exact_match_flexible")}
     assert all(r["n_items"] == "12" for r in rows)
     arc = [json.loads(line) for line in (out / "items" / "arc_easy.jsonl").read_text().splitlines()]
     assert len(arc) == 12 and {"prompt", "choices", "gold", "logprobs", "acc", "acc_norm"} <= set(arc[0])

@@ -80,6 +80,22 @@ def test_acc_and_acc_norm_follow_the_logprobs():
     assert result.config["template"] == "none" and result.config["prompt_format"] == "cloze"
 
 
+def test_prob_gold_is_the_gold_choices_share_and_moves_before_accuracy():
+    """Two models that both pick the wrong choice (acc 0) differ in how much they believe the right one."""
+    import math
+
+    task = MultipleChoiceTask("demo", [ITEM], ability="science")
+    scores = {c: -3.0 for c in ITEM.choices}
+    wrong = ITEM.choices[(ITEM.gold + 1) % len(ITEM.choices)]
+    far = task.evaluate(ScriptedLM({**scores, wrong: -1.0, ITEM.choices[ITEM.gold]: -6.0}))
+    near = task.evaluate(ScriptedLM({**scores, wrong: -1.0, ITEM.choices[ITEM.gold]: -1.5}))
+    assert far.metrics["acc"].value == near.metrics["acc"].value == 0.0
+    assert far.metrics["prob_gold"].value < near.metrics["prob_gold"].value
+    lp = near.items[0]["logprobs"]
+    want = math.exp(lp[ITEM.gold]) / sum(math.exp(x) for x in lp)
+    assert abs(near.items[0]["prob_gold"] - want) < 1e-12
+
+
 def test_one_request_per_choice_and_ties_pick_the_first():
     lm = ScriptedLM({"whale": -1.0, "shark": -1.0, "octopus": -1.0})
     result = MultipleChoiceTask("tie", [ITEM], ability="x").evaluate(lm)
@@ -92,7 +108,7 @@ def test_letter_format_reports_acc_only_and_group_metrics():
     lm = ScriptedLM({"A": -1.0, "B": -2.0})
     task = MultipleChoiceTask("letters", items, ability="x", prompt_format="letter", group_of=lambda it: it.meta["g"])
     result = task.evaluate(lm)
-    assert set(result.metrics) == {"acc", "acc_even", "acc_odd"}
+    assert set(result.metrics) == {"acc", "prob_gold", "acc_even", "acc_odd"}
     assert result.metrics["acc_even"].value == 1.0 and result.metrics["acc_odd"].value == 0.0
     assert result.chance == 0.5
 
