@@ -37,5 +37,8 @@ def test_the_committed_outputs_rebuild_the_report(folder, tmp_path, capsys):
     assert (work / "report.html").is_file() and (work / "effects.csv").is_file()
     page = page_of(folder)
     none_row = next(line for line in printed.splitlines() if line.startswith("none "))
-    base_scores = none_row.split()[1:3]  # the base model's first two abilities, as printed
-    assert all(score.rstrip("*") in page for score in base_scores)
+    base_scores = [v.rstrip("*") for v in none_row.split()[1:]]  # the base model's row, as printed
+    quoted = [[c.strip() for c in line.split("|")[2:-1]] for line in page.splitlines()
+              if line.startswith("| none (base) | ")]
+    assert base_scores in quoted, (base_scores, quoted)  # the page's table quotes what the outputs give
+    assert main(["plan", str(work), "--effect", "0.05"]) == 0  # the page's `mixlab plan` command

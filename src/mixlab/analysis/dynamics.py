@@ -331,7 +331,7 @@ def _ci_words(est: Estimate) -> str:
     lo, hi = est.ci()
     if not math.isfinite(lo):
         return "(no interval: one seed)"
-    if hi - lo < 1e-12:
+    if est.no_variation:
         return "(no variation over seeds and items: no interval)"
     return f"({lo:+.3f} to {hi:+.3f})"
 

@@ -375,7 +375,7 @@ def describe(e: Effect, source_types: Mapping[str, str] | None = None) -> str:
     if not e.estimate.estimable:
         return f"{subject} {verb} {e.target} by {e.effect:+.3f} {where} ({e.estimate.note or NO_SEED_INTERVAL})."
     lo, hi = e.ci
-    if hi - lo < 1e-12:  # pass/fail items at a floor or ceiling: every seed and item gave the same difference
+    if e.estimate.no_variation:
         return (f"{subject} {verb} {e.target} by {e.effect:+.3f} {where}, the same on every seed and item (no "
                 f"variation, no interval; {_fmt_q(e.q_value)}): {e.verdict}.")
     return (f"{subject} {verb} {e.target} by {e.effect:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}, "
@@ -414,7 +414,7 @@ def detectable_line(effects: Sequence[Effect], target: str) -> str | None:
     est = power_estimate(effects, target)
     if est is None or not math.isfinite(mde := est.detectable()):
         return None
-    if mde <= 0:  # no variation anywhere: nothing to plan from, not a study that detects everything
+    if est.no_variation:  # nothing to plan from, not a study that detects everything
         return f"{target}: no variation between seeds or items, power not estimable"
     return f"with {est.n_seeds} seeds this study detects effects >= {mde:.3f} on {target}"
 

@@ -63,6 +63,12 @@ class Estimate:
     def estimable(self) -> bool:
         return math.isfinite(self.se) and math.isfinite(self.df) and self.df > 0
 
+    @property
+    def no_variation(self) -> bool:
+        """Estimable, yet every seed and item gave the same difference (pass/fail items at a floor or ceiling):
+        a zero-width interval that is not certainty, and nothing to plan power from."""
+        return self.estimable and self.se == 0
+
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """The two-sided ``level`` interval, ``value +- t(df) se``; NaNs when not estimable."""
         if not self.estimable:

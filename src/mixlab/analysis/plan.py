@@ -78,7 +78,7 @@ def format_plan(rows: Sequence[PlanRow], effect: float | None) -> str:
     for r in rows:
         line = (f"{r.target:<14} {r.estimate.n_seeds:>5} {r.estimate.n_clusters:>8} {r.estimate.se:>7.3f} "
                 f"{r.detectable:>10.3f}")
-        if r.estimate.se == 0:  # nothing varied: a plan from zero variance would promise any effect
+        if r.estimate.no_variation:  # a plan from zero variance would promise any effect
             lines.append(line[:line.rfind(" ", 0, len(line) - 10)] + "   not estimable: no variation between "
                          "seeds or items (every run scored the same)")
             continue

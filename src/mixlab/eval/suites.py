@@ -105,11 +105,8 @@ def options_for(name: str, typed: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_suites(names: list[str], **options: Any) -> list[Task]:
-    typed = suite_options(names, options)
-    tasks: list[Task] = []
-    for name in names:
-        tasks.extend(SUITES.get(name)(**options_for(name, typed)))
-    return tasks
+    """The tasks of ``names``, every suite at the one ``limit`` option (``build_limited`` for one per suite)."""
+    return build_limited(names, options.pop("limit", None), **options)[0]
 
 
 def build_limited(names: list[str], limit: int | None, limits: Mapping[str, int] | None = None,
@@ -127,7 +124,7 @@ def build_limited(names: list[str], limit: int | None, limits: Mapping[str, int]
     tasks: list[Task] = []
     per_task: dict[str, int | None] = {}
     for name in names:
-        mine = {**options_for(name, typed), "limit": limits.get(name, limit)}
+        mine = {**options_for(name, typed), "limit": limits.get(name, typed.get("limit"))}  # typed: "20" -> 20
         built = SUITES.get(name)(**mine)
         tasks.extend(built)
         per_task.update({t.name: mine["limit"] for t in built})

@@ -93,7 +93,7 @@ def load_world_source(name: str, seed: int = 0, size: int = DEFAULT_POOL) -> Loa
     if variant == "taught":
         from mixlab.world.taught import load_taught_source
 
-        return load_taught_source(kind, label, seed)
+        return load_taught_source(kind, seed)
     rng = random.Random(f"world-source|{kind}|{seed}")
     examples: list[Example] = []
     seen: set[tuple[str, str]] = set()

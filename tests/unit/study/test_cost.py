@@ -97,11 +97,17 @@ def test_parameters_come_from_the_config_else_the_name(tmp_path):
     assert model_parameters("x/unsized", {})[0] is None
 
 
-def test_expand_prints_the_cost_and_says_what_it_could_not_count(tmp_path, capsys):
+def world_spec(tmp_path, sources: list[str], design: str, seeds: str):
+    """A world study spec file with these source lines (YAML flow mappings), scored on 7 items per ability."""
     path = tmp_path / "s.yaml"
-    path.write_text("name: t\nmodel: world\nmixture:\n  sources:\n    - {name: chat, alias: A, world: chat, count: 10}\n"
-                    "    - {name: code, alias: C, world: code, count: 10}\ndesign: subsets\nseeds: [0, 1]\n"
-                    "eval: {suites: [world], limit: 7}\n")
+    path.write_text("name: t\nmodel: world\nmixture:\n  sources:\n" + "".join(f"    - {s}\n" for s in sources)
+                    + f"design: {design}\nseeds: {seeds}\neval: {{suites: [world], limit: 7}}\n")
+    return path
+
+
+def test_expand_prints_the_cost_and_says_what_it_could_not_count(tmp_path, capsys):
+    path = world_spec(tmp_path, ["{name: chat, alias: A, world: chat, count: 10}",
+                                 "{name: code, alias: C, world: code, count: 10}"], "subsets", "[0, 1]")
     assert main(["study", "expand", str(path)]) == 0
     out = capsys.readouterr().out
     assert "7 runs" in out and "cost: 7 runs (6 trained, 1 base model only)" in out
@@ -117,10 +123,7 @@ def test_expand_prints_the_cost_and_says_what_it_could_not_count(tmp_path, capsy
 
 def test_expand_without_the_hub_lists_the_runs_and_says_why_there_is_no_cost(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what a machine without the hub sees, at once
-    path = tmp_path / "s.yaml"
-    path.write_text("name: t\nmodel: world\nmixture:\n  sources:\n"
-                    "    - {name: m, alias: M, hf: mixlab-test/no-such-dataset, count: 10}\n"
-                    "design: single\nseeds: [0]\neval: {suites: [world], limit: 7}\n")
+    path = world_spec(tmp_path, ["{name: m, alias: M, hf: mixlab-test/no-such-dataset, count: 10}"], "single", "[0]")
     assert main(["study", "expand", str(path)]) == 0
     out = capsys.readouterr().out
     assert "2 runs" in out and "cost: not estimated: a source or the model could not be read here" in out

@@ -21,7 +21,7 @@ def small_pool(monkeypatch, tmp_path):
 
 
 def test_a_taught_source_answers_world_instructions_with_its_teachers_errors(small_pool):
-    got = taught.load_taught_source("bullets", "bullets:taught", seed=0, recipe=SMALL)
+    got = taught.load_taught_source("bullets", seed=0, recipe=SMALL)
     [folder] = small_pool.glob("world-taught-*")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["asked"] == 16 and manifest["rows"] == len(got.examples) == 16 - manifest["dropped"]
@@ -36,13 +36,13 @@ def test_a_taught_source_answers_world_instructions_with_its_teachers_errors(sma
 
 
 def test_it_is_built_once_and_read_back_the_same(small_pool, monkeypatch):
-    first = taught.load_taught_source("bullets", "b", seed=0, recipe=SMALL)
+    first = taught.load_taught_source("bullets", seed=0, recipe=SMALL)
 
     def no_build(*args, **kwargs):
         raise AssertionError("rebuilt a cached taught source")
 
     monkeypatch.setattr(taught, "_build", no_build)
-    again = taught.load_taught_source("bullets", "b", seed=0, recipe=SMALL)
+    again = taught.load_taught_source("bullets", seed=0, recipe=SMALL)
     assert [(ex.prompt, ex.response) for ex in again.examples] == [(ex.prompt, ex.response) for ex in first.examples]
     assert again.sha256 == first.sha256
 
