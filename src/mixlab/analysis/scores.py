@@ -47,6 +47,46 @@ def primary_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in rows if r.get("primary") in (True, "True", "true", 1)]
 
 
+#: continuous per-item scores a task may report beside a pass/fail primary metric, on 0-1, higher is better:
+#: ``prob_gold`` (multiple choice by log-likelihood: the gold choice's probability over the choices) and
+#: ``prob_answer`` (the world's generation tasks: the reference answer's per-token probability, geometric mean)
+CONTINUOUS_METRICS = ("prob_gold", "prob_answer")
+
+
+def continuous_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], set[str]]:
+    """The results rows with each task's continuous counterpart (``CONTINUOUS_METRICS``) as its primary metric
+    where the task reports one, its own primary metric otherwise; and the tasks that have one. A
+    ``StudyScores`` of these rows has the same targets on a smoother scale (what a surrogate can regress on).
+
+    >>> rows = [{"run_id": "r", "task": "arc", "metric": "acc", "value": 1.0, "primary": True},
+    ...         {"run_id": "r", "task": "arc", "metric": "prob_gold", "value": 0.6, "primary": False},
+    ...         {"run_id": "r", "task": "code", "metric": "pass@1", "value": 0.5, "primary": True}]
+    >>> out, tasks = continuous_rows(rows)
+    >>> [(r["metric"], r["value"]) for r in primary_rows(out)], tasks
+    ([('prob_gold', 0.6), ('pass@1', 0.5)], {'arc'})
+    """
+    rank = {m: i for i, m in enumerate(CONTINUOUS_METRICS)}
+    best: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for r in rows:
+        m = r.get("metric")
+        if m in rank and _finite(r.get("value")) is not None:
+            key = (str(r["run_id"]), str(r.get("task") or r["ability"]))
+            if key not in best or rank[m] < rank[best[key]["metric"]]:
+                best[key] = r
+    out: list[Mapping[str, Any]] = []
+    for r in rows:
+        key = (str(r["run_id"]), str(r.get("task") or r["ability"]))
+        if key not in best:
+            out.append(r)
+        elif r is best[key]:
+            out.append({**r, "primary": True, "scale_min": 0.0, "scale_max": 1.0})
+        elif r.get("primary") in (True, "True", "true", 1):
+            out.append({**r, "primary": False})
+        else:
+            out.append(r)
+    return out, {task for _, task in best}
+
+
 def ability_order(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, str]]:
     """Abilities in type order (nlp, code, chat, math, others), then as first seen; and each one's type."""
     kind: dict[str, str] = {}

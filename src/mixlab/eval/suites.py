@@ -49,7 +49,7 @@ def _lazy(name: str, target: str, description: str, options: dict[str, str]) -> 
 
 # The embedded world (no data files needed).
 _lazy("world", "mixlab.world.suites:world_suite", "the embedded world's abilities: nlp, code, chat; exact scorers",
-      {"n_items": "int?", "abilities": "list?"})
+      {"n_items": "int?", "abilities": "list?", "prob_answer": "bool?"})
 # Multiple choice by log-likelihood, math and reasoning by generation.
 _lazy("mmlu", "mixlab.eval.tasks.mmlu:mmlu_suite", "MMLU, 57 subjects, multiple choice by log-likelihood",
       {**_CHOICE, "split": "str?", "subjects": "list?"})

@@ -7,13 +7,13 @@ from pathlib import Path
 
 EPILOG = """\
 examples:
-  # 12 runs on the quickstart's sources at 600 rows, weighted towards code
-  mixlab search run configs/studies/search_world.yaml --budget 12 --objective "code=2,chat=1,nlp=0.5" \\
+  # 13 runs on the world's three instruction types at 600 rows, weighted towards code
+  mixlab search run configs/studies/simplex_world.yaml --budget 13 --objective "code=2,chat=1,nlp=0.5" \\
       --candidates simplex:10 --out mixlab-runs/search
   mixlab report mixlab-runs/search                                     # the report has a search section
   # the truth: the full simplex grid (every point, two seeds), then how well the search did
-  mixlab study run configs/studies/search_world_grid.yaml --out mixlab-runs/grid
-  mixlab search validate mixlab-runs/search --against mixlab-runs/grid
+  mixlab study run configs/studies/simplex_world.yaml --out mixlab-runs/simplex
+  mixlab search validate mixlab-runs/search --against mixlab-runs/simplex
 """
 
 
@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--proxy", choices=["merge"], help="score every candidate by averaging the single-source "
                      "fine-tunes' weights, used as a prior where cross-validation says it helps")
     run.add_argument("--initial", type=int, help="runs of the initial design (default: half the budget)")
+    run.add_argument("--no-continuous", dest="continuous", action="store_false",
+                     help="fit every surrogate on the targets only, not also on their continuous per-item scores "
+                     "(prob_gold, prob_answer) mapped back")
     run.add_argument("--out", help="search folder (default mixlab-runs/<spec name>-search)")
     run.add_argument("--workers", type=int, help="runs at once (local executor)")
     run.set_defaults(func=_run)
@@ -54,7 +57,8 @@ def _run(args: argparse.Namespace) -> int:
 
     spec = StudySpec.from_yaml(args.spec)
     out = Path(args.out or Path("mixlab-runs") / f"{spec.name}-search")
-    opts = SearchOptions(args.objective, args.budget, args.candidates, args.proxy, args.initial)
+    opts = SearchOptions(args.objective, args.budget, args.candidates, args.proxy, args.initial,
+                         continuous=args.continuous)
     result = run_search(spec, opts, out, workers=args.workers)
     r = result.recommendation
     shares = ", ".join(f"{a} {s:.0%}" for a, s in r["shares"].items())

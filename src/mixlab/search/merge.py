@@ -6,7 +6,8 @@ are merged into their base first, so the average is of the full weights: the bas
 the adapters' updates). Every candidate mixture is scored this way with the study's evaluation, without
 training; the search then uses the proxy's objective as a prior for its surrogate if, and only if,
 cross-validation says it helps (``search.json``: the error with and without it), and ``mixlab search
-validate`` reports how well the proxy alone ranks a grid.
+validate`` reports how well the proxy alone ranks a grid (on the targets, and on the tasks' continuous scores
+where they report them: ``proxy.csv``'s target ``objective (continuous)``).
 
 The single-source fine-tunes are the search's corner runs (each source alone at the spec's total rows).
 """
@@ -31,9 +32,14 @@ from mixlab.search.objective import Objective
 log = logging.getLogger(__name__)
 
 
+CONTINUOUS_OBJECTIVE = "objective (continuous)"
+
+
 @dataclass
 class Proxy:
     objective: dict[str, float] = field(default_factory=dict)  # mixture label -> proxy objective
+    #: mixture label -> the objective on the tasks' continuous scores (prob_gold, prob_answer), where they exist
+    continuous: dict[str, float] = field(default_factory=dict)
     values: dict[str, dict[str, float]] = field(default_factory=dict)  # label -> target -> value
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -64,7 +70,7 @@ def _merged_state(folder: Path) -> tuple[dict[str, Any], Any, Any]:
 
 def merge_proxy(spec: Any, study: Any, candidates: Sequence[Mixture], objective: Objective, out: Path) -> Proxy:
     """Score every candidate by its weight average (cached in ``DIR/proxy/``); write ``proxy.csv``."""
-    from mixlab.analysis.scores import StudyScores
+    from mixlab.analysis.scores import StudyScores, continuous_rows
     from mixlab.search.run import run_spec_for
     from mixlab.study.run_one import evaluate_model
 
@@ -85,15 +91,20 @@ def merge_proxy(spec: Any, study: Any, candidates: Sequence[Mixture], objective:
         rows += [{**r, "run_id": f"proxy:{m.label}", "mixture": m.label, "n_train": spec.mixture.total, "seed": 0}
                  for r in read_jsonl(folder / "scores.jsonl")]
     scores = StudyScores(rows)
+    crows, ctasks = continuous_rows(rows)
+    cscores = StudyScores(crows)
     for m in candidates:
         run = f"proxy:{m.label}"
         proxy.values[m.label] = {t.name: scores.value(run, t) for t in scores.targets()}
         proxy.objective[m.label] = objective.value(proxy.values[m.label])
+        if ctasks:
+            proxy.continuous[m.label] = objective.value({t.name: cscores.value(run, t) for t in cscores.targets()})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["mixture", *[f"share_{a}" for a in aliases], "target", "value"])
     for m in candidates:
-        for t, v in {**proxy.values[m.label], "objective": proxy.objective[m.label]}.items():
+        extra = {CONTINUOUS_OBJECTIVE: proxy.continuous[m.label]} if m.label in proxy.continuous else {}
+        for t, v in {**proxy.values[m.label], "objective": proxy.objective[m.label], **extra}.items():
             w.writerow([m.label, *m.shares, t, "" if not math.isfinite(v) else repr(round(v, 6))])
     atomic_write_text(out / "proxy.csv", buf.getvalue())
     proxy.summary = {"kind": "merge", "candidates_scored": len(candidates), "scored_now": scored,

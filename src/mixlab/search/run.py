@@ -9,7 +9,10 @@ The loop:
    predicted mean before the next: the "kriging believer").
 3. **Fit and predict**: per target (every ability, every type average, the objective), the surrogate with the
    lowest leave-one-mixture-out error predicts every candidate with an interval; the recommendation is the
-   candidate with the highest predicted objective.
+   candidate with the highest predicted objective. Where the target's tasks report a continuous per-item
+   score beside pass/fail (``prob_gold``, ``prob_answer``: ``analysis.scores.continuous_rows``), every
+   family is also tried on the target computed from those scores and mapped back to the target's scale
+   (``<family>~cont``), chosen only where its error in the target's units is lower.
 
 Every run is an ordinary study run (cached by identity, resumable, on any executor): mixture ``A50+C25+P25`` at
 the spec's ``total`` rows with seed ``s`` is the same run as in a ``simplex`` study of that spec, so a search
@@ -57,6 +60,8 @@ class SearchOptions:
     """Runs of the initial design (default: half the budget, at least one per source plus one)."""
     families: tuple[str, ...] = FAMILIES
     seed: int = 0
+    continuous: bool = True
+    """Also try each family on the target's continuous counterpart, where the tasks report one."""
 
 
 @dataclass
@@ -74,6 +79,8 @@ class SearchResult:
     fits: dict[str, Fit]
     recommendation: dict[str, Any]
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    continuous_targets: list[str] = field(default_factory=list)
+    """Targets that had a continuous counterpart to regress on."""
 
 
 def run_spec_for(spec: StudySpec, model: str, mixture: Mixture, seed: int) -> RunSpec:
@@ -124,6 +131,14 @@ class _Study:
         from mixlab.study.store import read_items, read_results
 
         return StudyScores(read_results(self.out_dir), read_items(self.out_dir))
+
+    def continuous(self) -> tuple[Any, set[str]]:
+        """The study's scores with each task's continuous counterpart as its value, and those tasks."""
+        from mixlab.analysis.scores import StudyScores, continuous_rows
+        from mixlab.study.store import read_results
+
+        rows, tasks = continuous_rows(read_results(self.out_dir))
+        return StudyScores(rows), tasks
 
 
 def _table(scores: Any, trials: Sequence[Trial], objective: Objective) -> tuple[list[Trial], dict[str, np.ndarray]]:
@@ -207,6 +222,9 @@ def run_search(spec: StudySpec, opts: SearchOptions, out_dir: str | Path, *, wor
     scores = study.scores()
     objective = Objective.parse(opts.objective, scores.abilities)
     result = _finish(spec, opts, objective, study, trials, candidates, scores, out)
+    if opts.continuous and not result.continuous_targets:
+        announce("search: no task reports a continuous score (prob_gold, prob_answer): every surrogate fitted "
+                 "on the targets as they are (for the world suite set eval.options.prob_answer: true)")
     announce(f"search: {len(trials)} runs ({len(study.failed)} failed) in {time.time() - t0:.0f} s")
     return result
 
@@ -259,12 +277,15 @@ def _finish(spec: StudySpec, opts: SearchOptions, objective: Objective, study: _
     C = np.array([m.vector for m in candidates])
     fits: dict[str, Fit] = {}
     predictions: list[dict[str, Any]] = []
+    counterparts = _counterparts(study, trials, objective, values) if opts.continuous else {}
     for name, y in values.items():
         ok = np.isfinite(y)
         if ok.sum() < 2:
             continue
         use_prior = prior_runs if name == OBJECTIVE else None
-        fit = choose(X[ok], y[ok], groups[ok], None if use_prior is None else use_prior[ok], opts.families)
+        cont = counterparts.get(name)
+        fit = choose(X[ok], y[ok], groups[ok], None if use_prior is None else use_prior[ok], opts.families,
+                     None if cont is None else cont[ok])
         fits[name] = fit
         mean, lo, hi = fit.predict(C, prior_cands if fit.uses_prior else None)
         observed = _observed(done, y)
@@ -280,8 +301,27 @@ def _finish(spec: StudySpec, opts: SearchOptions, objective: Objective, study: _
                       "predicted": best["predicted"], "lo": best["lo"], "hi": best["hi"],
                       "objective": objective.text, "surrogate": fits[OBJECTIVE].name,
                       "cv_rmse": fits[OBJECTIVE].cv_rmse, "total": spec.mixture.total}
-    _write(out, spec, opts, objective, study, trials, done, values, fits, predictions, recommendation, proxy_info)
-    return SearchResult(out, trials, fits, recommendation, predictions)
+    _write(out, spec, opts, objective, study, trials, done, values, fits, predictions, recommendation, proxy_info,
+           sorted(counterparts))
+    return SearchResult(out, trials, fits, recommendation, predictions, sorted(counterparts))
+
+
+def _counterparts(study: _Study, trials: Sequence[Trial], objective: Objective,
+                  values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per target, its values on the continuous scores (in the order of ``values``), where at least one of
+    its tasks reports one; the objective's from its targets'."""
+    cscores, tasks = study.continuous()
+    if not tasks:
+        return {}
+    done, cvalues = _table(cscores, trials, objective)
+    out = {}
+    for name, v in cvalues.items():
+        target_tasks = set() if name == OBJECTIVE else {t for a in cscores.target(name).abilities
+                                                        for t in cscores.tasks(a)}
+        covered = bool(target_tasks & tasks) if name != OBJECTIVE else any(t in out for t in objective.targets)
+        if covered and len(v) == len(values[name]):
+            out[name] = v
+    return out
 
 
 def _observed(done: Sequence[Trial], y: np.ndarray) -> dict[str, tuple[float, int]]:
@@ -306,7 +346,7 @@ def _seed_noise(done: Sequence[Trial], y: np.ndarray) -> float | None:
 
 def _write(out: Path, spec: StudySpec, opts: SearchOptions, objective: Objective, study: _Study, trials: list[Trial],
            done: Sequence[Trial], values: dict[str, np.ndarray], fits: dict[str, Fit], predictions: list[dict[str, Any]],
-           recommendation: dict[str, Any], proxy_info: dict[str, Any]) -> None:
+           recommendation: dict[str, Any], proxy_info: dict[str, Any], continuous: Sequence[str] = ()) -> None:
     aliases = list(trials[0].mixture.aliases)
     columns = ["mixture", *[f"share_{a}" for a in aliases], "target", "predicted", "lo", "hi", "observed", "runs",
                "surrogate"]
@@ -327,8 +367,9 @@ def _write(out: Path, spec: StudySpec, opts: SearchOptions, objective: Objective
         "sources": aliases, "training_runs": len(trials), "failed_runs": study.failed,
         "runs": [{"run_id": t.run.run_id if t.run else None, "mixture": t.mixture.label, "shares": t.mixture.as_dict(),
                   "seed": t.seed, "reason": t.reason} for t in trials],
+        "continuous_targets": list(continuous),
         "surrogates": {name: {"chosen": f.name, "cv_rmse": f.cv_rmse, "tried": f.tried, "mixtures": f.n_mixtures,
-                              "uses_prior": f.uses_prior,
+                              "uses_prior": f.uses_prior, "uses_continuous": f.uses_counterpart,
                               **({"library": f.model.library} if hasattr(f.model, "library") else {})}
                        for name, f in fits.items()},
         "loo_objective": [{"mixture": lab, "observed": _observed(done, y).get(lab, (float("nan"), 0))[0],

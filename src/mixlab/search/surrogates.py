@@ -11,8 +11,13 @@ at a time; the error is against that mixture's mean over its runs):
   is not installed, said in ``search.json``), only with enough mixtures (``TREES_MIN``).
 
 An optional prior (``prior``, e.g. the merge proxy's score of each mixture) enters as a linear term fitted
-first; the GP or the trees then model what the prior leaves. Intervals: the GP's posterior for ``gp``; for ``law``
-and ``trees``, the prediction +- a t quantile times the cross-validated error (the same width everywhere).
+first; the GP or the trees then model what the prior leaves. An optional continuous counterpart of the target
+(``counterpart``: the same target on a continuous per-item score, e.g. the gold choice's probability beside
+accuracy) adds the variants ``<family>~cont``: the family fitted on the counterpart, whose seed noise is
+smaller, and mapped back to the target's scale by a straight line through the mixtures' means (target mean on
+counterpart mean); cross-validation, always in the target's own units, decides whether that helps.
+Intervals: the GP's posterior for ``gp``; for ``law``, ``trees`` and every ``~cont`` variant, the prediction +-
+a t quantile times the cross-validated error (the same width everywhere).
 
 >>> X = np.array([[1 - t, t] for t in np.linspace(0, 1, 9)])     # nine mixtures of two sources
 >>> y = 0.2 + 0.6 * X[:, 1] ** 2
@@ -177,6 +182,12 @@ class Fit:
     prior_coef: tuple[float, float] = (0.0, 0.0)
     oof: dict[int, float] = field(default_factory=dict)  # mixture index -> prediction with it held out
     tried: dict[str, float] = field(default_factory=dict)  # family -> its cv error
+    #: fitted on the continuous counterpart: the map back to the target (intercept, slope), else None
+    via: tuple[float, float] | None = None
+
+    @property
+    def uses_counterpart(self) -> bool:
+        return self.via is not None
 
     def predict(self, X: np.ndarray, prior: np.ndarray | None = None, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean and the ``level`` interval at ``X``."""
@@ -184,6 +195,8 @@ class Fit:
         if self.uses_prior:
             assert prior is not None
             mean = mean + self.prior_coef[0] + self.prior_coef[1] * prior
+        if self.via is not None:
+            mean, sd = self.via[0] + self.via[1] * mean, None  # interval from the error in target units
         if sd is not None:
             half = float(stdtrit(1e9, 0.5 + level / 2)) * sd
         else:
@@ -215,9 +228,31 @@ def _predict_one(model: Any, coef: tuple[float, float], X: np.ndarray, prior: np
     return mean
 
 
+def map_back(groups: np.ndarray, counterpart: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """``(a, b)`` of the straight line ``target = a + b * counterpart`` through the mixtures' means (least
+    squares, one point per mixture).
+
+    >>> a, b = map_back(np.array([0, 0, 1, 2]), np.array([0.1, 0.3, 0.4, 0.6]), np.array([0.0, 0.2, 0.4, 0.7]))
+    >>> round(a, 3), round(b, 3)
+    (-0.2, 1.5)
+    """
+    ids = np.unique(groups)
+    cm = np.array([counterpart[groups == g].mean() for g in ids])
+    ym = np.array([y[groups == g].mean() for g in ids])
+    if len(ids) < 2 or np.ptp(cm) == 0:
+        return float(ym.mean()), 0.0
+    b, a = np.polyfit(cm, ym, 1)
+    return float(a), float(b)
+
+
 def cross_validate(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-                   prior: np.ndarray | None = None) -> tuple[float, dict[int, float]]:
-    """Leave-one-mixture-out RMSE against each held-out mixture's mean, and the out-of-fold predictions."""
+                   prior: np.ndarray | None = None,
+                   counterpart: np.ndarray | None = None) -> tuple[float, dict[int, float]]:
+    """Leave-one-mixture-out RMSE against each held-out mixture's mean, and the out-of-fold predictions.
+    With ``counterpart``, the family is fitted on it and the line back to ``y`` is fitted without the held-out
+    mixture; the error is in ``y``'s units either way."""
+    if counterpart is not None:
+        return _cross_validate_via(name, X, y, groups, counterpart)
     means = _group_means(groups, y)
     oof = {}
     # a GP's hyperparameters are fitted once on every run and kept in the folds (one linear solve per mixture
@@ -238,10 +273,32 @@ def cross_validate(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
     return float(np.sqrt(np.mean(err**2))), oof
 
 
+def _cross_validate_via(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                        counterpart: np.ndarray) -> tuple[float, dict[int, float]]:
+    means = _group_means(groups, y)
+    kernel: Any = None
+    if name in ("gp", "law"):
+        warm: Any = _fit_one(name, X, counterpart, None)[0]
+        kernel = warm.gp.kernel_ if name == "gp" else warm.params
+    oof = {}
+    for g in means:
+        train = groups != g
+        if len(np.unique(groups[train])) < 2:
+            return float("inf"), {}
+        model, _ = _fit_one(name, X[train], counterpart[train], None, kernel)
+        a, b = map_back(groups[train], counterpart[train], y[train])
+        oof[g] = a + b * float(_predict_one(model, (0.0, 0.0), X[groups == g][:1], None)[0])
+    err = np.array([oof[g] - means[g] for g in means])
+    return float(np.sqrt(np.mean(err**2))), oof
+
+
 def choose(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, prior: np.ndarray | None = None,
-           families: Sequence[str] = FAMILIES) -> Fit:
-    """The family (with and without ``prior``) with the lowest cross-validated error, refitted on all runs."""
+           families: Sequence[str] = FAMILIES, counterpart: np.ndarray | None = None) -> Fit:
+    """The family (with and without ``prior``, on the target and on its ``counterpart``) with the lowest
+    cross-validated error, refitted on all runs."""
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    if counterpart is not None and (not np.isfinite(counterpart).all() or np.ptp(counterpart) == 0):
+        counterpart = None  # a counterpart missing in some run, or constant: nothing to regress on
     n_mix = len(np.unique(groups))
     tried: dict[str, tuple[float, dict[int, float]]] = {}
     for name in families:
@@ -252,13 +309,22 @@ def choose(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, prior
         tried[name] = cross_validate(name, X, y, groups)
         if prior is not None and name != "law":  # the law's exponential is unstable on residuals near zero
             tried[f"{name}+prior"] = cross_validate(name, X, y, groups, prior)
+        if counterpart is not None:
+            tried[f"{name}~cont"] = cross_validate(name, X, y, groups, counterpart=counterpart)
     if not tried:
         tried["gp"] = cross_validate("gp", X, y, groups)
     best = min(tried, key=lambda k: tried[k][0])
     base, _, with_prior = best.partition("+")
-    model, coef = _fit_one(base, X, y, prior if with_prior else None)
+    base, _, via = base.partition("~")
+    via_line = None
+    if via:
+        assert counterpart is not None
+        model, coef = _fit_one(base, X, counterpart, None)
+        via_line = map_back(groups, counterpart, y)
+    else:
+        model, coef = _fit_one(base, X, y, prior if with_prior else None)
     return Fit(best, model, tried[best][0], n_mix, bool(with_prior), coef, tried[best][1],
-               {k: v[0] for k, v in tried.items()})
+               {k: v[0] for k, v in tried.items()}, via_line)
 
 
 def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:

@@ -12,7 +12,10 @@ several seeds) is the truth. For every target and the objective:
   objective of the recommended mixture, against the seed spread (the median standard deviation of the
   objective over seeds): a regret inside it is as good as the grid can tell.
 
-With ``proxy.csv`` (``--proxy merge``), the merge proxy's own rank correlation is reported too.
+With ``proxy.csv`` (``--proxy merge``), the merge proxy's own rank correlation is reported too. Where the
+grid's tasks report continuous per-item scores (``prob_gold``, ``prob_answer``), the objective computed from
+them gets its own noise ceiling (how much better the grid ranks on the smoother scale) and the proxy's rank
+correlation against it.
 
 >>> round(spearman([1, 2, 3, 4], [10, 20, 40, 30]), 2)
 0.8
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from mixlab.errors import MixlabError
+from mixlab.search.merge import CONTINUOUS_OBJECTIVE
 
 
 def _ranks(x: Sequence[float]) -> np.ndarray:
@@ -75,6 +79,9 @@ class Validation:
     regret: float = float("nan")
     seed_spread: float = float("nan")
     proxy_spearman: float | None = None
+    #: the objective on the grid's continuous scores: its noise ceiling (Spearman) and the proxy's correlation
+    continuous_ceiling: float | None = None
+    proxy_spearman_continuous: float | None = None
     training_runs: int = 0
     grid_runs: int = 0
 
@@ -88,6 +95,11 @@ class Validation:
                    f"{'within' if self.regret <= self.seed_spread else 'beyond'} it)")
         if self.proxy_spearman is not None:
             out.append(f"merge proxy alone: spearman {self.proxy_spearman:.3f} on the objective")
+        if self.continuous_ceiling is not None:
+            proxy = ("" if self.proxy_spearman_continuous is None else
+                     f"; merge proxy alone: spearman {self.proxy_spearman_continuous:.3f}")
+            out.append(f"objective on the continuous scores (prob_gold, prob_answer): noise ceiling "
+                       f"{self.continuous_ceiling:.3f}{proxy}")
         share = f" ({self.training_runs / self.grid_runs:.0%} of the grid's {self.grid_runs})" if self.grid_runs else ""
         out.append(f"the search trained {self.training_runs} runs{share}")
         return out
@@ -145,12 +157,41 @@ def validate(search_dir: str | Path, grid_dir: str | Path) -> Validation:
         spreads = [float(np.std(list(s.values()), ddof=1)) for s in per_seed["objective"].values() if len(s) > 1]
         result.seed_spread = float(np.median(spreads)) if spreads else float("nan")
     proxy_file = search_dir / "proxy.csv"
-    if proxy_file.exists() and truth_obj:
+    proxy: dict[str, dict[str, float]] = defaultdict(dict)
+    if proxy_file.exists():
         with open(proxy_file, newline="", encoding="utf-8") as f:
-            prox = {r["mixture"]: float(r["value"] or "nan") for r in csv.DictReader(f) if r["target"] == "objective"}
-        common = [m for m in prox if m in truth_obj and math.isfinite(prox[m])]
-        result.proxy_spearman = spearman([prox[m] for m in common], [truth_obj[m] for m in common])
+            for r in csv.DictReader(f):
+                proxy[r["target"]][r["mixture"]] = float(r["value"] or "nan")
+    if proxy.get("objective") and truth_obj:
+        result.proxy_spearman = _rank_against(proxy["objective"], truth_obj)
+    cont = _continuous_objective(read_results(grid_dir), obj, total)
+    if cont:
+        labels = sorted(cont)
+        result.continuous_ceiling = _ceiling(cont, labels)[0] if len(labels) >= 3 else None
+        if proxy.get(CONTINUOUS_OBJECTIVE):
+            truth_cont = {m: float(np.mean(list(s.values()))) for m, s in cont.items()}
+            result.proxy_spearman_continuous = _rank_against(proxy[CONTINUOUS_OBJECTIVE], truth_cont)
     return result
+
+
+def _rank_against(values: dict[str, float], truth: dict[str, float]) -> float:
+    common = [m for m in values if m in truth and math.isfinite(values[m])]
+    return spearman([values[m] for m in common], [truth[m] for m in common])
+
+
+def _continuous_objective(rows: Sequence[Any], obj: Any, total: Any) -> dict[str, dict[int, float]]:
+    """The grid's objective per mixture and seed on the tasks' continuous scores ({} when none reports one)."""
+    from mixlab.analysis.scores import StudyScores, continuous_rows
+
+    crows, tasks = continuous_rows(rows)
+    if not tasks:
+        return {}
+    grid = StudyScores(crows)
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for run, (mix, n, seed) in grid.coords.items():
+        if mix != "none" and (not total or n == total):
+            out[mix][seed] = obj.value({t.name: grid.value(run, t) for t in grid.targets()})
+    return dict(out)
 
 
 def _ceiling(by_mix: dict[str, dict[int, float]], mixtures: Sequence[str]) -> tuple[float, float]:
@@ -182,4 +223,5 @@ def _ceiling(by_mix: dict[str, dict[int, float]], mixtures: Sequence[str]) -> tu
 def as_dict(v: Validation) -> dict[str, Any]:
     return {"checks": [c.__dict__ for c in v.checks], "recommended": v.recommended, "best": v.best,
             "regret": v.regret, "seed_spread": v.seed_spread, "proxy_spearman": v.proxy_spearman,
+            "continuous_ceiling": v.continuous_ceiling, "proxy_spearman_continuous": v.proxy_spearman_continuous,
             "training_runs": v.training_runs, "grid_runs": v.grid_runs}

@@ -5,7 +5,10 @@ abilities by running the generated function against hidden tests in mixlab's san
 (``mixlab.eval.sandbox``); ``chat`` abilities (and ``persona``, ``refusal``, ``story``) by the same
 verifiable checks as the ``ifeval`` suite (``mixlab.eval.ifeval``), strict: every constraint of the request
 must hold; ``arith`` by the final number of a worked answer. The suite scores the classic seven abilities
-unless ``abilities`` names others (``all``, ``extended`` or names).
+unless ``abilities`` names others (``all``, ``extended`` or names). With the option ``prob_answer: true``
+every task also reports ``prob_answer``, the reference answer's per-token probability (one more
+log-likelihood pass over the items, about a third more evaluation time): a continuous score beside the
+pass/fail accuracy, which ``mixlab search`` regresses on.
 
 >>> tasks = world_suite(limit=5)
 >>> [t.name for t in tasks][:3], tasks[0].chance
@@ -14,6 +17,8 @@ unless ``abilities`` names others (``all``, ``extended`` or names).
 
 from __future__ import annotations
 
+import logging
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -22,7 +27,8 @@ from functools import lru_cache
 from typing import Any
 
 from mixlab.data.example import Message
-from mixlab.eval.lm import LM, GenerationRequest
+from mixlab.errors import MixlabError
+from mixlab.eval.lm import LM, GenerationRequest, LoglikelihoodRequest
 from mixlab.eval.stats import mean_with_stderr
 from mixlab.eval.task import TaskResult
 from mixlab.world.abilities import Ability, WorldItem
@@ -30,6 +36,7 @@ from mixlab.world.abilities_extended import ALL as ABILITIES
 from mixlab.world.abilities_extended import GROUPS
 
 DEFAULT_ITEMS = 100
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=32)
@@ -66,6 +73,8 @@ class WorldTask:
 
     ability_def: Ability
     n_items: int = DEFAULT_ITEMS
+    prob_answer: bool = False
+    """Also score the reference answer's per-token probability (``prob_answer``; one log-likelihood pass)."""
 
     @property
     def name(self) -> str:
@@ -93,15 +102,20 @@ class WorldTask:
         ]
         outputs = [o[0] for o in lm.generate(requests)]
         scores, details, counts = self.score(items, outputs)
+        probs = (answer_probabilities(lm, [r.prompt for r in requests], [it.answer for it in items], counts)
+                 if self.prob_answer else [])
         records = [
             {"id": f"{self.ability}-{i:03d}", "cluster": it.key, "prompt": it.prompt, "output": out,
-             "reference": it.answer, "score": s, **d}
+             "reference": it.answer, "score": s, **d, **({"prob_answer": probs[i]} if probs else {})}
             for i, (it, out, s, d) in enumerate(zip(items, outputs, scores, details, strict=True))
         ]
         item_scores = [{"item": r["id"], "cluster": r["cluster"], "value": r["score"]} for r in records]
+        metrics = {"accuracy": mean_with_stderr(scores)}
+        if probs:
+            metrics["prob_answer"] = mean_with_stderr(probs)
         return TaskResult(
             task=self.name, ability=self.ability, instruction_type=self.instruction_type, primary="accuracy",
-            chance=self.chance, metrics={"accuracy": mean_with_stderr(scores)}, items=records, counts=counts,
+            chance=self.chance, metrics=metrics, items=records, counts=counts,
             config={"format": "generation, greedy", "scorer": _scorer_name(self.ability_def),
                     "items": len(items), "clusters": len({it.key for it in items})},
             item_scores=item_scores,
@@ -119,6 +133,19 @@ class WorldTask:
             return scores, [{"final": f} for f in finals], {}
         scores = [float(normalise(o) == it.check["answer"]) for it, o in zip(items, outputs, strict=True)]
         return scores, [{} for _ in items], {}
+
+
+def answer_probabilities(lm: LM, prompts: Sequence[Any], answers: Sequence[str], counts: dict[str, int]) -> list[float]:
+    """The reference answer's per-token probability after each prompt (the geometric mean over its tokens,
+    ``exp(log-likelihood / tokens)``): a continuous score beside pass/fail, reported as ``prob_answer``.
+    Empty when the backend cannot score log-likelihoods (counted as ``prob_answer_unavailable``)."""
+    try:
+        results = lm.loglikelihood([LoglikelihoodRequest(p, a) for p, a in zip(prompts, answers, strict=True)])
+    except (NotImplementedError, MixlabError) as e:
+        log.warning("prob_answer not computed: the backend cannot score log-likelihoods (%s)", e)
+        counts["prob_answer_unavailable"] = len(prompts)
+        return []
+    return [math.exp(r.logprob / r.n_tokens) if r.n_tokens else 1.0 for r in results]
 
 
 def _scorer_of(ability: Ability) -> str:
@@ -195,9 +222,9 @@ def _score_checks(items: Sequence[WorldItem], outputs: Sequence[str]) -> tuple[l
 
 
 def world_suite(*, limit: int | None = None, n_items: int = DEFAULT_ITEMS, abilities: Any = None,
-                **_: Any) -> list[WorldTask]:
+                prob_answer: bool | None = None, **_: Any) -> list[WorldTask]:
     """One task per world ability: the classic seven, or ``abilities`` by name or group (``classic``,
-    ``extended``, ``all``)."""
+    ``extended``, ``all``); with ``prob_answer``, each also reports the reference answer's probability."""
     names = [n for a in (abilities or ["classic"]) for n in GROUPS.get(a, (a,))]
     unknown = [n for n in names if n not in ABILITIES]
     if unknown:
@@ -206,4 +233,4 @@ def world_suite(*, limit: int | None = None, n_items: int = DEFAULT_ITEMS, abili
         raise MixlabError(f"unknown world abilities {unknown}; known: {', '.join(ABILITIES)} (groups: "
                           f"{', '.join(GROUPS)})")
     n = max(n_items, limit or 0)
-    return [WorldTask(ABILITIES[name], n) for name in names]
+    return [WorldTask(ABILITIES[name], n, bool(prob_answer)) for name in names]

@@ -27,7 +27,7 @@ design_options: {steps: 3}
 seeds: [0, 1]
 include_base: false
 train: {epochs: 2, lr: 3.0e-3, batch_size: 8, max_length: 128}
-eval: {suites: [world], limit: 8}
+eval: {suites: [world], limit: 8, options: {prob_answer: true}}
 executor: {kind: local, workers: 2}
 """
 
@@ -63,6 +63,9 @@ def test_the_search_spends_its_budget_and_recommends_with_an_interval(searched):
     assert "recommended:" in out and "cv error" in out
     assert meta["proxy"]["kind"] == "merge" and meta["proxy"]["candidates_scored"] == 10
     assert any(k.endswith("+prior") for k in meta["surrogates"]["objective"]["tried"])
+    # every world task reports prob_answer: each target is also tried on it, mapped back to its own scale
+    assert {"objective", "code avg", "code_arith"} <= set(meta["continuous_targets"])
+    assert all(any(k.endswith("~cont") for k in meta["surrogates"][t]["tried"]) for t in meta["continuous_targets"])
 
 
 def test_predictions_cover_every_candidate_and_target(searched):
@@ -81,7 +84,9 @@ def test_predictions_cover_every_candidate_and_target(searched):
 def test_validate_compares_with_the_grid_and_the_report_shows_the_search(searched):
     root, _, val, _ = searched
     assert "spearman" in val and "ceiling" in val and "top-1 regret" in val and "merge proxy alone" in val
+    assert "objective on the continuous scores" in val
     v = json.loads((root / "search" / "validation.json").read_text())
+    assert v["proxy_spearman_continuous"] is not None and -1 <= v["proxy_spearman_continuous"] <= 1
     assert v["grid_runs"] == 20 and v["training_runs"] == 5 and v["best"] and v["recommended"]
     doc = (root / "search" / "report.html").read_text()
     assert "<h2>Search</h2>" in doc and 'alt="search"' in doc

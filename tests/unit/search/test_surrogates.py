@@ -112,3 +112,27 @@ def test_a_batch_of_expected_improvement_picks_distinct_mixtures():
     batch = _next_batch(trials, y, GRID, 3)
     assert len({m.label for m, _ in batch}) == 3
     assert all(m.label not in {t.mixture.label for t in trials} for m, _ in batch)
+
+
+def test_a_continuous_counterpart_is_regressed_on_when_its_error_in_target_units_is_lower():
+    # accuracy over 40 items is a noisy step of a smooth latent score; the counterpart (the mean gold
+    # probability over the same items) tracks the latent score with little noise
+    rng = np.random.default_rng(11)
+    X = rng.dirichlet(np.ones(3), size=16)
+    latent = bowl(X)
+    accuracy = rng.binomial(40, np.clip(latent - 0.2, 0, 1)) / 40
+    counterpart = 0.5 * latent + rng.normal(0, 0.003, len(X))
+    fit = choose(X, accuracy, counterpart=counterpart, families=("gp",))
+    assert set(fit.tried) == {"gp", "gp~cont"} and fit.tried["gp~cont"] < fit.tried["gp"]
+    assert fit.name == "gp~cont" and fit.uses_counterpart
+    mean, lo, hi = fit.predict(C)
+    assert np.all(lo < mean) and np.all(mean < hi)  # an interval from the error in target units
+    truth = np.clip(bowl(C) - 0.2, 0, 1)
+    direct = choose(X, accuracy, families=("gp",)).predict(C)[0]
+    assert np.abs(mean - truth).mean() < np.abs(direct - truth).mean()
+    # a counterpart unrelated to the target is not used; a constant or incomplete one is not even tried
+    noise = rng.normal(0, 1, len(X))
+    assert not choose(X, accuracy, counterpart=noise, families=("gp",)).uses_counterpart
+    assert "gp~cont" not in choose(X, accuracy, counterpart=np.full(len(X), 0.3), families=("gp",)).tried
+    assert "gp~cont" not in choose(X, accuracy, counterpart=np.where(X[:, 0] > 0.5, np.nan, 0.3),
+                                   families=("gp",)).tried
