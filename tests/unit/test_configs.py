@@ -22,6 +22,7 @@ STUDIES = {
     "cot_real.yaml": (18, 3),
     "paper1_gpu.yaml": (29, 7),
     "simplex_world.yaml": (132, 66),
+    "simplex_smollm2_cpu.yaml": (20, 10),
     "axes_world.yaml": (29, 7),
     "dynamics_world.yaml": (408, 15),
     "cot_world.yaml": (24, 4),

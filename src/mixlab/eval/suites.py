@@ -86,7 +86,7 @@ def suite_options(names: list[str], options: dict[str, Any]) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     mixlab.errors.SpecError: suite options for world has 1 problem:
-      - shot: unknown option; valid options: abilities, data_dir, limit, n_items, seed
+      - shot: unknown option; valid options: abilities, data_dir, limit, n_items, prob_answer, seed
     """
     from mixlab.eval.options import typed_options
 
