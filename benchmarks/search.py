@@ -5,7 +5,10 @@ with `mixlab study run configs/studies/simplex_world.yaml --out GRID`). For each
 of the grid's runs), three ways to pick a mixture are compared, each spending the same number of runs:
 
 - **mixlab search**: corners, centre, space-filling points, then expected improvement; surrogates chosen by
-  cross-validation (``mixlab search run``);
+  cross-validation (``mixlab search run``), each family tried on the targets and on their continuous scores
+  (the grid's ``prob_answer``) mapped back;
+- **mixlab search, targets only**: the same with ``--no-continuous`` (what regressing on the continuous
+  scores adds);
 - **RegMix-style**: random Dirichlet mixtures (snapped onto the grid, one seed each), gradient-boosted trees
   fitted to them, the best predicted mixture;
 - **uniform**: the most even mixture, no runs at all.
@@ -35,7 +38,7 @@ from mixlab.search.candidates import dirichlet_points, nearest, simplex_points
 from mixlab.search.objective import Objective
 from mixlab.search.run import SearchOptions, run_search
 from mixlab.search.surrogates import choose
-from mixlab.search.validate import _ceiling, kendall, spearman
+from mixlab.search.validate import _ceiling, _continuous_objective, kendall, spearman
 from mixlab.study.spec import StudySpec
 from mixlab.study.store import read_items, read_results
 
@@ -88,7 +91,8 @@ def main() -> None:
     p.add_argument("--objectives", default=";".join(OBJECTIVES), help="objectives, separated by ';'")
     args = p.parse_args()
     spec = StudySpec.from_yaml(SPEC)
-    grid = StudyScores(read_results(args.grid), read_items(args.grid))
+    results = read_results(args.grid)
+    grid = StudyScores(results, read_items(args.grid))
     n_grid = sum(1 for m, _, _ in grid.coords.values() if m != "none")
     rows = []
     for text in args.objectives.split(";"):
@@ -96,21 +100,29 @@ def main() -> None:
         truth, per_seed = grid_truth(grid, objective)
         labels = sorted(truth)
         ceiling_s, ceiling_k = _ceiling(per_seed, labels)
+        cont = _continuous_objective(results, objective, None)
+        if cont:
+            print(f"{text:<22} noise ceiling of the grid's objective: {ceiling_s:.3f} on the targets, "
+                  f"{_ceiling(cont, sorted(cont))[0]:.3f} on the continuous scores (prob_answer)", flush=True)
         best = max(truth, key=lambda m: truth[m])
         spread = float(np.median([np.std(list(s.values()), ddof=1) for s in per_seed.values() if len(s) > 1]))
         uniform = min(simplex_points(("A", "C", "P"), 10), key=lambda m: float(np.sum((m.vector - 1 / 3) ** 2))).label
         for share in [float(x) for x in args.budgets.split(",")]:
             budget = max(4, round(share * n_grid))
             work = args.work / f"{text.replace('=', '').replace(',', '_')}-{budget}"
-            copy_grid(args.grid, work)
-            t0 = time.time()
-            res = run_search(spec, SearchOptions(text, budget, "simplex:10"), work, announce=lambda _m: None)
-            secs = time.time() - t0
-            pred = {r["mixture"]: r["predicted"] for r in res.predictions if r["target"] == "objective"}
-            rec = res.recommendation["mixture"]
+            searched = {}
+            for method, continuous in (("mixlab search", True), ("mixlab search, targets only", False)):
+                folder = work.with_name(work.name + ("" if continuous else "-targets-only"))
+                copy_grid(args.grid, folder)
+                t0 = time.time()
+                res = run_search(spec, SearchOptions(text, budget, "simplex:10", continuous=continuous), folder,
+                                 announce=lambda _m: None)
+                pred = {r["mixture"]: r["predicted"] for r in res.predictions if r["target"] == "objective"}
+                searched[method] = (pred, res.recommendation["mixture"], res.recommendation["surrogate"],
+                                    time.time() - t0)
             rm_pred, rm_rec = regmix(grid, objective, budget, seed=1)
-            for method, pr, pick in (("mixlab search", pred, rec), ("RegMix-style trees", rm_pred, rm_rec),
-                                     ("uniform", None, uniform)):
+            methods = [(m, pr, pick) for m, (pr, pick, _, _) in searched.items()]
+            for method, pr, pick in (*methods, ("RegMix-style trees", rm_pred, rm_rec), ("uniform", None, uniform)):
                 common = [m for m in labels if pr is not None and m in pr]
                 rows.append({
                     "objective": text, "budget": budget, "share": share, "method": method,
@@ -118,10 +130,10 @@ def main() -> None:
                     "kendall": kendall([pr[m] for m in common], [truth[m] for m in common]) if pr else float("nan"),
                     "ceiling_spearman": ceiling_s, "ceiling_kendall": ceiling_k, "pick": pick, "best": best,
                     "regret": truth[best] - truth[pick], "seed_spread": spread,
-                    "surrogate": res.recommendation["surrogate"] if method == "mixlab search" else "",
-                    "seconds": secs if method == "mixlab search" else float("nan")})
+                    "surrogate": searched[method][2] if method in searched else "",
+                    "seconds": searched[method][3] if method in searched else float("nan")})
                 r = rows[-1]
-                print(f"{text:<22} {budget:>3} runs ({share:.0%}) {method:<20} spearman {r['spearman']:6.3f} "
+                print(f"{text:<22} {budget:>3} runs ({share:.0%}) {method:<28} spearman {r['spearman']:6.3f} "
                       f"(ceiling {ceiling_s:.3f}) regret {r['regret']:.4f} (seed spread {spread:.4f}) pick {pick} "
                       f"best {best}", flush=True)
     out = args.work / "search_benchmark.json"

@@ -313,7 +313,7 @@ def _counterparts(study: _Study, trials: Sequence[Trial], objective: Objective,
     cscores, tasks = study.continuous()
     if not tasks:
         return {}
-    done, cvalues = _table(cscores, trials, objective)
+    _, cvalues = _table(cscores, trials, objective)
     out = {}
     for name, v in cvalues.items():
         target_tasks = set() if name == OBJECTIVE else {t for a in cscores.target(name).abilities

@@ -136,3 +136,19 @@ def test_a_continuous_counterpart_is_regressed_on_when_its_error_in_target_units
     assert "gp~cont" not in choose(X, accuracy, counterpart=np.full(len(X), 0.3), families=("gp",)).tried
     assert "gp~cont" not in choose(X, accuracy, counterpart=np.where(X[:, 0] > 0.5, np.nan, 0.3),
                                    families=("gp",)).tried
+
+
+def test_intervals_through_the_continuous_counterpart_hold_the_true_mean():
+    """Coverage over the simplex of the ``~cont`` intervals (the prediction +- t x the cross-validated error in
+    the target's units), averaged over 12 noisy landscapes: at least the nominal 95 % less simulation slack."""
+    covered = []
+    for seed in range(12):
+        rng = np.random.default_rng(100 + seed)
+        X = rng.dirichlet(np.ones(3), size=16)
+        accuracy = rng.binomial(40, np.clip(bowl(X) - 0.2, 0, 1)) / 40
+        counterpart = 0.5 * bowl(X) + rng.normal(0, 0.003, len(X))
+        fit = choose(X, accuracy, counterpart=counterpart, families=("gp",))
+        _, lo, hi = fit.predict(C)
+        truth = np.clip(bowl(C) - 0.2, 0, 1)
+        covered.append(np.mean((lo <= truth) & (truth <= hi)))
+    assert np.mean(covered) >= 0.9
