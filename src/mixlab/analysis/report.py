@@ -318,6 +318,10 @@ def _search_html(study_dir: Path, tmp: str) -> str:
                    for t, v in meta["surrogates"].items())
     out.append("<table><tr><th>target</th><th>surrogate</th><th>cv error</th><th>mixtures</th><th>tried</th></tr>"
                f"{rows}</table>")
+    if meta.get("continuous_targets"):
+        out.append("<p class='note'>A surrogate named <code>~cont</code> was fitted on the target computed from the "
+                   "tasks' continuous per-item scores (prob_gold, prob_answer) and mapped back to the target's scale; "
+                   "every error is in the target's own units.</p>")
     img = _search_plot(meta, preds, str(Path(tmp) / "search.png"))
     if img:
         out.append("<p class='note'>Left: the predicted objective over the simplex of the three sources, the "

@@ -89,4 +89,4 @@ def test_validate_compares_with_the_grid_and_the_report_shows_the_search(searche
     assert v["proxy_spearman_continuous"] is not None and -1 <= v["proxy_spearman_continuous"] <= 1
     assert v["grid_runs"] == 20 and v["training_runs"] == 5 and v["best"] and v["recommended"]
     doc = (root / "search" / "report.html").read_text()
-    assert "<h2>Search</h2>" in doc and 'alt="search"' in doc
+    assert "<h2>Search</h2>" in doc and 'alt="search"' in doc and "continuous per-item scores" in doc

@@ -152,3 +152,18 @@ def test_intervals_through_the_continuous_counterpart_hold_the_true_mean():
         truth = np.clip(bowl(C) - 0.2, 0, 1)
         covered.append(np.mean((lo <= truth) & (truth <= hi)))
     assert np.mean(covered) >= 0.9
+
+
+def test_expected_improvement_runs_on_the_continuous_scores_where_they_predict_better():
+    from mixlab.search.run import Trial
+
+    trials = [Trial(m, 0, "") for m, _ in _initial_design(GRID, ALIASES, 10)]
+    X = np.array([t.mixture.vector for t in trials])
+    rng = np.random.default_rng(3)
+    accuracy = rng.binomial(40, np.clip(bowl(X) - 0.2, 0, 1)) / 40
+    counterpart = 0.5 * bowl(X) + rng.normal(0, 0.002, len(X))
+    batch = _next_batch(trials, accuracy, GRID, 2, counterpart)
+    assert all("GP on the continuous scores" in why for _, why in batch)
+    assert np.sum((batch[0][0].vector - BEST) ** 2) < 0.05  # the first pick is near the optimum
+    plain = _next_batch(trials, accuracy, GRID, 2, rng.normal(0, 1, len(X)))  # an unrelated counterpart
+    assert not any("continuous" in why for _, why in plain)
