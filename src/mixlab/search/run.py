@@ -4,8 +4,7 @@ The loop:
 
 1. **Initial design**: every source alone (the corners), then the uniform mixture, then space-filling points
    (the candidate farthest from every mixture run so far), until half the budget (at least ``k + 1``) is spent.
-2. **Sequential**: fit a Gaussian process to the objective (to its continuous counterpart, mapped back, where
-   that predicts held-out mixtures better) and run, in batches of the executor's width, the
+2. **Sequential**: fit a Gaussian process to the objective and run, in batches of the executor's width, the
    candidates with the highest expected improvement (a batch is chosen greedily, each pick believed at its
    predicted mean before the next: the "kriging believer").
 3. **Fit and predict**: per target (every ability, every type average, the objective), the surrogate with the
@@ -219,8 +218,7 @@ def run_search(spec: StudySpec, opts: SearchOptions, out_dir: str | Path, *, wor
         scores = study.scores()
         done, values = _table(scores, trials, objective)
         width = min(study.width, opts.budget - len(trials))
-        cont = _counterparts(study, trials, objective, values).get(OBJECTIVE) if opts.continuous else None
-        add(_next_batch(done, values[OBJECTIVE], candidates, width, cont))
+        add(_next_batch(done, values[OBJECTIVE], candidates, width))
     scores = study.scores()
     objective = Objective.parse(opts.objective, scores.abilities)
     result = _finish(spec, opts, objective, study, trials, candidates, scores, out)
@@ -231,36 +229,25 @@ def run_search(spec: StudySpec, opts: SearchOptions, out_dir: str | Path, *, wor
     return result
 
 
-def _next_batch(done: Sequence[Trial], y: np.ndarray, candidates: Sequence[Mixture], width: int,
-                counterpart: np.ndarray | None = None) -> list[tuple[Mixture, str]]:
-    """The ``width`` candidates of highest expected improvement (kriging believer between picks). With the
-    objective's continuous ``counterpart``, the GP is fitted on it (and its mean and deviation mapped back to
-    the objective's scale) when that predicts held-out mixtures better (``surrogates.choose``)."""
+def _next_batch(done: Sequence[Trial], y: np.ndarray, candidates: Sequence[Mixture], width: int) -> list[tuple[Mixture, str]]:
+    """The ``width`` candidates of highest expected improvement (kriging believer between picks)."""
     from mixlab.search.surrogates import GaussianProcess
 
     X = np.array([t.mixture.vector for t in done])
     ok = np.isfinite(y)
     X, y = X[ok], y[ok]
-    best = float(np.max(y))
-    line, fitted_on, how = (0.0, 1.0), y, ""
-    if counterpart is not None and len(np.unique(_groups(done)[ok])) >= 3:
-        fit = choose(X, y, _groups(done)[ok], families=("gp",), counterpart=counterpart[ok])
-        if fit.via is not None:
-            line, fitted_on, how = fit.via, counterpart[ok], ", GP on the continuous scores"
     tried = {t.mixture.label for t in done}
     pool = [m for m in candidates if m.label not in tried] or list(candidates)
     P = np.array([m.vector for m in pool])
     picks: list[tuple[Mixture, str]] = []
     for _ in range(width):
-        gp = GaussianProcess().fit(X, fitted_on)
-        raw, sd = gp.predict(P)
-        mean, sd = line[0] + line[1] * raw, abs(line[1]) * sd
-        ei = expected_improvement(mean, sd, best)
+        gp = GaussianProcess().fit(X, y)
+        mean, sd = gp.predict(P)
+        ei = expected_improvement(mean, sd, float(np.max(y)))
         i = int(np.argmax(ei))
-        picks.append((pool[i], f"expected improvement {ei[i]:.4f} (predicted {mean[i]:.3f} +- {sd[i]:.3f}{how})"))
+        picks.append((pool[i], f"expected improvement {ei[i]:.4f} (predicted {mean[i]:.3f} +- {sd[i]:.3f})"))
         X = np.vstack([X, P[i]])
-        fitted_on = np.append(fitted_on, raw[i])  # believe the prediction, so the next pick goes elsewhere
-        best = max(best, float(mean[i]))
+        y = np.append(y, mean[i])  # believe the prediction, so the next pick goes elsewhere
         pool.pop(i)
         P = np.delete(P, i, axis=0)
         if not pool:

@@ -138,32 +138,18 @@ def test_a_continuous_counterpart_is_regressed_on_when_its_error_in_target_units
                                    families=("gp",)).tried
 
 
-def test_intervals_through_the_continuous_counterpart_hold_the_true_mean():
-    """Coverage over the simplex of the ``~cont`` intervals (the prediction +- t x the cross-validated error in
-    the target's units), averaged over 12 noisy landscapes: at least the nominal 95 % less simulation slack."""
-    covered = []
+def test_intervals_hold_the_true_mean_with_and_without_the_continuous_counterpart():
+    """Coverage over the simplex of the chosen surrogate's 95 % intervals (the GP's calibrated posterior, or the
+    prediction +- t x the cross-validated error for ``~cont``), averaged over 12 noisy landscapes, each run
+    at the corners (as every search's initial design) and 13 random mixtures: at least 90 %."""
+    covered: dict[str, list[float]] = {"targets only": [], "with the counterpart": []}
+    truth = np.clip(bowl(C) - 0.2, 0, 1)
     for seed in range(12):
         rng = np.random.default_rng(100 + seed)
-        X = rng.dirichlet(np.ones(3), size=16)
+        X = np.vstack([np.eye(3), rng.dirichlet(np.ones(3), size=13)])
         accuracy = rng.binomial(40, np.clip(bowl(X) - 0.2, 0, 1)) / 40
         counterpart = 0.5 * bowl(X) + rng.normal(0, 0.003, len(X))
-        fit = choose(X, accuracy, counterpart=counterpart, families=("gp",))
-        _, lo, hi = fit.predict(C)
-        truth = np.clip(bowl(C) - 0.2, 0, 1)
-        covered.append(np.mean((lo <= truth) & (truth <= hi)))
-    assert np.mean(covered) >= 0.9
-
-
-def test_expected_improvement_runs_on_the_continuous_scores_where_they_predict_better():
-    from mixlab.search.run import Trial
-
-    trials = [Trial(m, 0, "") for m, _ in _initial_design(GRID, ALIASES, 10)]
-    X = np.array([t.mixture.vector for t in trials])
-    rng = np.random.default_rng(3)
-    accuracy = rng.binomial(40, np.clip(bowl(X) - 0.2, 0, 1)) / 40
-    counterpart = 0.5 * bowl(X) + rng.normal(0, 0.002, len(X))
-    batch = _next_batch(trials, accuracy, GRID, 2, counterpart)
-    assert all("GP on the continuous scores" in why for _, why in batch)
-    assert np.sum((batch[0][0].vector - BEST) ** 2) < 0.05  # the first pick is near the optimum
-    plain = _next_batch(trials, accuracy, GRID, 2, rng.normal(0, 1, len(X)))  # an unrelated counterpart
-    assert not any("continuous" in why for _, why in plain)
+        for how, cont in (("targets only", None), ("with the counterpart", counterpart)):
+            _, lo, hi = choose(X, accuracy, counterpart=cont, families=("gp",)).predict(C)
+            covered[how].append(float(np.mean((lo <= truth) & (truth <= hi))))
+    assert all(np.mean(v) >= 0.9 for v in covered.values()), covered
