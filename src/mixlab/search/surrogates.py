@@ -297,8 +297,8 @@ def _cross_validate_via(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndar
 
 def choose(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, prior: np.ndarray | None = None,
            families: Sequence[str] = FAMILIES, counterpart: np.ndarray | None = None) -> Fit:
-    """The family (with and without ``prior``, on the target and on its ``counterpart``) with the lowest
-    cross-validated error, refitted on all runs."""
+    """The family (with and without ``prior``, on the target and on its ``counterpart``) that the
+    one-standard-error rule picks from their cross-validated errors, refitted on all runs."""
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     if counterpart is not None and (not np.isfinite(counterpart).all() or np.ptp(counterpart) == 0):
         counterpart = None  # a counterpart missing in some run, or constant: nothing to regress on

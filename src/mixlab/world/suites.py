@@ -7,7 +7,7 @@ verifiable checks as the ``ifeval`` suite (``mixlab.eval.ifeval``), strict: ever
 must hold; ``arith`` by the final number of a worked answer. The suite scores the classic seven abilities
 unless ``abilities`` names others (``all``, ``extended`` or names). With the option ``prob_answer: true``
 every task also reports ``prob_answer``, the reference answer's per-token probability (one more
-log-likelihood pass over the items, about a third more evaluation time): a continuous score beside the
+log-likelihood pass over the items, about half as much evaluation time again): a continuous score beside the
 pass/fail accuracy, which ``mixlab search`` regresses on.
 
 >>> tasks = world_suite(limit=5)
