@@ -153,3 +153,14 @@ def test_intervals_hold_the_true_mean_with_and_without_the_continuous_counterpar
             _, lo, hi = choose(X, accuracy, counterpart=cont, families=("gp",)).predict(C)
             covered[how].append(float(np.mean((lo <= truth) & (truth <= hi))))
     assert all(np.mean(v) >= 0.9 for v in covered.values()), covered
+
+
+def test_a_gp_through_single_runs_keeps_the_run_noise_in_its_interval():
+    # five mixtures run once each: the GP can pass through every run and learn no noise at all; its interval
+    # at a trained mixture must still hold that mixture's seed noise
+    X = np.array([[1, 0, 0], [2 / 3, 1 / 3, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0], [0, 0, 1]], dtype=float)
+    y = np.array([0.3425, 0.345, 0.335, 0.325, 0.31])  # the SmolLM2 grid's ARC accuracies, seed noise ~0.009
+    fit = choose(X, y, families=("gp",))
+    _, lo, hi = fit.predict(X)
+    assert np.all(hi - lo > 2 * 1.96 * 0.009)
+    assert fit.extra_sd >= 0.5 * fit.cv_rmse
