@@ -16,7 +16,8 @@ of the grid's runs), three ways to pick a mixture are compared, each spending th
 Every search runs inside a hard-linked copy of the grid folder, so the runs it chooses are the grid's own runs
 (same identity) and nothing is retrained: the budget counts the runs used. Prints, per objective and budget,
 the rank correlation of predicted against observed objective (mean over seeds), the noise ceiling (what a perfect
-predictor of the true means would reach against the grid's seed mean), the top-1 regret and the seed spread.
+predictor of the true means would reach against the grid's seed mean), the top-1 regret and the seed spread,
+and for mixlab's search the share of the 66 grid means (two seeds each) inside its 95 % intervals.
 
     python benchmarks/search.py GRID --budgets 0.1,0.2
 """
@@ -117,11 +118,13 @@ def main() -> None:
                 t0 = time.time()
                 res = run_search(spec, SearchOptions(text, budget, "simplex:10", continuous=continuous), folder,
                                  announce=lambda _m: None)
-                pred = {r["mixture"]: r["predicted"] for r in res.predictions if r["target"] == "objective"}
+                obj_rows = [r for r in res.predictions if r["target"] == "objective"]
+                pred = {r["mixture"]: r["predicted"] for r in obj_rows}
+                covered = float(np.mean([r["lo"] <= truth[r["mixture"]] <= r["hi"] for r in obj_rows]))
                 searched[method] = (pred, res.recommendation["mixture"], res.recommendation["surrogate"],
-                                    time.time() - t0)
+                                    time.time() - t0, covered)
             rm_pred, rm_rec = regmix(grid, objective, budget, seed=1)
-            methods = [(m, pr, pick) for m, (pr, pick, _, _) in searched.items()]
+            methods = [(m, pr, pick) for m, (pr, pick, *_) in searched.items()]
             for method, pr, pick in (*methods, ("RegMix-style trees", rm_pred, rm_rec), ("uniform", None, uniform)):
                 common = [m for m in labels if pr is not None and m in pr]
                 rows.append({
@@ -131,11 +134,13 @@ def main() -> None:
                     "ceiling_spearman": ceiling_s, "ceiling_kendall": ceiling_k, "pick": pick, "best": best,
                     "regret": truth[best] - truth[pick], "seed_spread": spread,
                     "surrogate": searched[method][2] if method in searched else "",
-                    "seconds": searched[method][3] if method in searched else float("nan")})
+                    "seconds": searched[method][3] if method in searched else float("nan"),
+                    "interval_coverage": searched[method][4] if method in searched else float("nan")})
                 r = rows[-1]
                 print(f"{text:<22} {budget:>3} runs ({share:.0%}) {method:<28} spearman {r['spearman']:6.3f} "
                       f"(ceiling {ceiling_s:.3f}) regret {r['regret']:.4f} (seed spread {spread:.4f}) pick {pick} "
-                      f"best {best}", flush=True)
+                      f"best {best}" + (f" 95% intervals hold {r['interval_coverage']:.0%} of the grid's means"
+                                        if method in searched else ""), flush=True)
     out = args.work / "search_benchmark.json"
     out.write_text(json.dumps(rows, indent=1))
     print(f"written {out}")

@@ -40,7 +40,7 @@ from mixlab.artifacts import atomic_write_json, atomic_write_text
 from mixlab.errors import MixlabError
 from mixlab.search.candidates import Mixture, parse_candidates
 from mixlab.search.objective import Objective
-from mixlab.search.surrogates import FAMILIES, Fit, choose, expected_improvement
+from mixlab.search.surrogates import FAMILIES, Fit, choose, expected_improvement, pooled_sd
 from mixlab.study.spec import RunSpec, StudySpec
 
 log = logging.getLogger(__name__)
@@ -308,19 +308,17 @@ def _finish(spec: StudySpec, opts: SearchOptions, objective: Objective, study: _
 
 def _counterparts(study: _Study, trials: Sequence[Trial], objective: Objective,
                   values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per target, its values on the continuous scores (in the order of ``values``), where at least one of
-    its tasks reports one; the objective's from its targets'."""
+    """Per target, its values on the continuous scores (in the order of ``values``) where at least one of its
+    tasks reports one; the objective's where one of its targets has one."""
     cscores, tasks = study.continuous()
     if not tasks:
         return {}
     _, cvalues = _table(cscores, trials, objective)
-    out = {}
-    for name, v in cvalues.items():
-        target_tasks = set() if name == OBJECTIVE else {t for a in cscores.target(name).abilities
-                                                        for t in cscores.tasks(a)}
-        covered = bool(target_tasks & tasks) if name != OBJECTIVE else any(t in out for t in objective.targets)
-        if covered and len(v) == len(values[name]):
-            out[name] = v
+    out = {name: v for name, v in cvalues.items()
+           if name != OBJECTIVE and len(v) == len(values[name])
+           and any(t in tasks for a in cscores.target(name).abilities for t in cscores.tasks(a))}
+    if any(t in out for t in objective.targets):
+        out[OBJECTIVE] = cvalues[OBJECTIVE]
     return out
 
 
@@ -330,18 +328,6 @@ def _observed(done: Sequence[Trial], y: np.ndarray) -> dict[str, tuple[float, in
         if math.isfinite(v):
             acc.setdefault(t.mixture.label, []).append(float(v))
     return {k: (float(np.mean(v)), len(v)) for k, v in acc.items()}
-
-
-def _seed_noise(done: Sequence[Trial], y: np.ndarray) -> float | None:
-    """Pooled standard deviation of the objective over seeds of mixtures run more than once (None if none)."""
-    by: dict[str, list[float]] = {}
-    for t, v in zip(done, y, strict=True):
-        by.setdefault(t.mixture.label, []).append(float(v))
-    reps = [v for v in by.values() if len(v) > 1]
-    if not reps:
-        return None
-    ss = sum(float(np.sum((np.array(v) - np.mean(v)) ** 2)) for v in reps)
-    return math.sqrt(ss / sum(len(v) - 1 for v in reps))
 
 
 def _write(out: Path, spec: StudySpec, opts: SearchOptions, objective: Objective, study: _Study, trials: list[Trial],
@@ -374,7 +360,7 @@ def _write(out: Path, spec: StudySpec, opts: SearchOptions, objective: Objective
                        for name, f in fits.items()},
         "loo_objective": [{"mixture": lab, "observed": _observed(done, y).get(lab, (float("nan"), 0))[0],
                            "predicted_held_out": oof.get(i)} for i, lab in enumerate(labels)],
-        "seed_noise_objective": _seed_noise(done, y),
+        "seed_noise_objective": pooled_sd(_groups(done)[np.isfinite(y)], y[np.isfinite(y)]),
         "proxy": proxy_info,
         "recommendation": recommendation,
     })

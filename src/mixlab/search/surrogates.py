@@ -241,10 +241,9 @@ def map_back(groups: np.ndarray, counterpart: np.ndarray, y: np.ndarray) -> tupl
     >>> round(a, 3), round(b, 3)
     (-0.2, 1.5)
     """
-    ids = np.unique(groups)
-    cm = np.array([counterpart[groups == g].mean() for g in ids])
-    ym = np.array([y[groups == g].mean() for g in ids])
-    if len(ids) < 2 or np.ptp(cm) == 0:
+    cm = np.array(list(_group_means(groups, counterpart).values()))
+    ym = np.array(list(_group_means(groups, y).values()))
+    if len(cm) < 2 or np.ptp(cm) == 0:
         return float(ym.mean()), 0.0
     b, a = np.polyfit(cm, ym, 1)
     return float(a), float(b)
@@ -256,43 +255,26 @@ def cross_validate(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
     """Leave-one-mixture-out RMSE against each held-out mixture's mean, and the out-of-fold predictions.
     With ``counterpart``, the family is fitted on it and the line back to ``y`` is fitted without the held-out
     mixture; the error is in ``y``'s units either way."""
-    if counterpart is not None:
-        return _cross_validate_via(name, X, y, groups, counterpart)
     means = _group_means(groups, y)
+    fitted = y if counterpart is None else counterpart
     oof = {}
     # a GP's hyperparameters are fitted once on every run and kept in the folds (one linear solve per mixture
     # instead of an optimisation), and the law's folds start from its fit on every run (one local fit instead
     # of several starts): this slightly favours both; their errors are still measured on mixtures they did not see
     kernel: Any = None
     if name in ("gp", "law"):
-        warm: Any = _fit_one(name, X, y, prior)[0]
+        warm: Any = _fit_one(name, X, fitted, prior)[0]
         kernel = warm.gp.kernel_ if name == "gp" else warm.params
     for g in means:
-        train = groups != g
+        train, held = groups != g, groups == g
         if len(np.unique(groups[train])) < 2:
             return float("inf"), {}
-        model, coef = _fit_one(name, X[train], y[train], None if prior is None else prior[train], kernel)
-        x = X[groups == g][:1]
-        oof[g] = float(_predict_one(model, coef, x, None if prior is None else prior[groups == g][:1])[0])
-    err = np.array([oof[g] - means[g] for g in means])
-    return float(np.sqrt(np.mean(err**2))), oof
-
-
-def _cross_validate_via(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-                        counterpart: np.ndarray) -> tuple[float, dict[int, float]]:
-    means = _group_means(groups, y)
-    kernel: Any = None
-    if name in ("gp", "law"):
-        warm: Any = _fit_one(name, X, counterpart, None)[0]
-        kernel = warm.gp.kernel_ if name == "gp" else warm.params
-    oof = {}
-    for g in means:
-        train = groups != g
-        if len(np.unique(groups[train])) < 2:
-            return float("inf"), {}
-        model, _ = _fit_one(name, X[train], counterpart[train], None, kernel)
-        a, b = map_back(groups[train], counterpart[train], y[train])
-        oof[g] = a + b * float(_predict_one(model, (0.0, 0.0), X[groups == g][:1], None)[0])
+        model, coef = _fit_one(name, X[train], fitted[train], None if prior is None else prior[train], kernel)
+        pred = float(_predict_one(model, coef, X[held][:1], None if prior is None else prior[held][:1])[0])
+        if counterpart is not None:
+            a, b = map_back(groups[train], counterpart[train], y[train])
+            pred = a + b * pred
+        oof[g] = pred
     err = np.array([oof[g] - means[g] for g in means])
     return float(np.sqrt(np.mean(err**2))), oof
 
@@ -349,14 +331,25 @@ def unlearned_noise(model: GaussianProcess, groups: np.ndarray, y: np.ndarray, c
     >>> round(unlearned_noise(Fitted(), groups, y, 0.1), 4)   # repeats: sd 0.0283; sqrt(0.0283^2 - 0.01^2)
     0.0265
     """
-    ids, counts = np.unique(groups, return_counts=True)
-    repeated = [g for g, n in zip(ids, counts, strict=True) if n > 1]
-    if repeated:
-        ss = sum(float(np.sum((y[groups == g] - y[groups == g].mean()) ** 2)) for g in repeated)
-        noise = math.sqrt(ss / sum(int(np.sum(groups == g)) - 1 for g in repeated))
-    else:
+    noise = pooled_sd(groups, y)
+    if noise is None:
         noise = cv_rmse if math.isfinite(cv_rmse) else 0.0
     return math.sqrt(max(0.0, noise**2 - model.noise_sd**2))
+
+
+def pooled_sd(groups: np.ndarray, y: np.ndarray) -> float | None:
+    """The pooled standard deviation over the runs of each mixture run more than once (seed noise); None when
+    no mixture was.
+
+    >>> round(pooled_sd(np.array([0, 0, 1, 1, 2]), np.array([0.30, 0.34, 0.50, 0.54, 0.9])), 4)
+    0.0283
+    """
+    ids, counts = np.unique(groups, return_counts=True)
+    repeated = [g for g, n in zip(ids, counts, strict=True) if n > 1]
+    if not repeated:
+        return None
+    ss = sum(float(np.sum((y[groups == g] - y[groups == g].mean()) ** 2)) for g in repeated)
+    return math.sqrt(ss / sum(int(np.sum(groups == g)) - 1 for g in repeated))
 
 
 def gp_calibration(model: GaussianProcess, X: np.ndarray, y: np.ndarray, groups: np.ndarray,

@@ -126,7 +126,8 @@ def validate(search_dir: str | Path, grid_dir: str | Path) -> Validation:
             raise MixlabError(f"{need} not found: run `mixlab search run` (and the grid study) first")
     meta = json.loads((search_dir / "search.json").read_text())
     preds = _read_predictions(search_dir / "predictions.csv")
-    grid = StudyScores(read_results(grid_dir), read_items(grid_dir))
+    grid_rows = read_results(grid_dir)
+    grid = StudyScores(grid_rows, read_items(grid_dir))
     obj = Objective(tuple(meta["objective"]["targets"]), tuple(meta["objective"]["weights"]), meta["objective"]["text"])
     total = meta.get("total")
     # grid values per mixture and seed, at the search's total
@@ -164,7 +165,7 @@ def validate(search_dir: str | Path, grid_dir: str | Path) -> Validation:
                 proxy[r["target"]][r["mixture"]] = float(r["value"] or "nan")
     if proxy.get("objective") and truth_obj:
         result.proxy_spearman = _rank_against(proxy["objective"], truth_obj)
-    cont = _continuous_objective(read_results(grid_dir), obj, total)
+    cont = _continuous_objective(grid_rows, obj, total)
     if cont:
         labels = sorted(cont)
         result.continuous_ceiling = _ceiling(cont, labels)[0] if len(labels) >= 3 else None

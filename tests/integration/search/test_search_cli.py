@@ -1,5 +1,5 @@
-"""`mixlab search run` and `validate` end to end on a small world study: a grid as the truth, a search with
-the merge proxy, the report's search section."""
+"""`mixlab search run` and `validate` end to end on the README's search spec at a small size: a grid as the
+truth, a search with the merge proxy, the report's search section."""
 
 from __future__ import annotations
 
@@ -8,28 +8,26 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.integration
 
-SPEC = """\
-name: tiny-simplex
-model: world
-mixture:
-  total: 60
-  sources:
-    - {name: chat, alias: A, world: chat, share: 0.34}
-    - {name: code, alias: C, world: code, share: 0.33}
-    - {name: nlp, alias: P, world: nlp, share: 0.33}
-design: simplex
-design_options: {steps: 3}
-seeds: [0, 1]
-include_base: false
-train: {epochs: 2, lr: 3.0e-3, batch_size: 8, max_length: 128}
-eval: {suites: [world], limit: 8, options: {prob_answer: true}}
-executor: {kind: local, workers: 2}
-"""
+SHIPPED = Path(__file__).resolve().parents[3] / "configs" / "studies" / "simplex_world.yaml"
+
+
+def _small_spec() -> str:
+    """The README's search spec (configs/studies/simplex_world.yaml) at a test's size: 60 rows per mixture, a
+    1/3-step grid (10 mixtures), 8 items per ability; everything else (sources, recipe, prob_answer) as shipped."""
+    spec = yaml.safe_load(SHIPPED.read_text())
+    spec["mixture"]["total"] = 60
+    spec["design_options"]["steps"] = 3
+    spec["eval"]["limit"] = 8
+    spec["executor"] = {"kind": "local", "workers": 2}
+    assert spec["seeds"] == [0, 1] and spec["eval"]["options"]["prob_answer"] is True
+    return yaml.safe_dump(spec)
 
 
 def _mixlab(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -42,7 +40,7 @@ def _mixlab(*args: str, env: dict) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
     root = tmp_path_factory.mktemp("search")
-    (root / "spec.yaml").write_text(SPEC)
+    (root / "spec.yaml").write_text(_small_spec())
     env = {**os.environ, "MIXLAB_CACHE": str(root / "cache"), "OMP_NUM_THREADS": "1"}
     _mixlab("study", "run", str(root / "spec.yaml"), "--out", str(root / "grid"), "--no-report", env=env)
     run = _mixlab("search", "run", str(root / "spec.yaml"), "--budget", "5", "--objective", "code=2,chat=1",

@@ -35,3 +35,20 @@ def test_prob_answer_is_off_unless_asked(lm):
     task = world_suite(limit=2)[0]
     result = task.evaluate(lm, limit=2)
     assert "prob_answer" not in result.metrics and "prob_answer" not in result.items[0]
+
+
+def test_a_backend_without_log_likelihoods_is_counted_not_fatal(lm):
+    class GenerateOnly:  # a backend that generates but cannot score (a chat-only server)
+        def identity(self):
+            return lm.identity()
+
+        def generate(self, requests):
+            return lm.generate(requests)
+
+        def loglikelihood(self, requests):
+            raise NotImplementedError("chat endpoint: no log-likelihoods")
+
+    task = world_suite(limit=3, prob_answer=True)[0]
+    result = task.evaluate(GenerateOnly(), limit=3)
+    assert result.counts["prob_answer_unavailable"] == 3
+    assert "prob_answer" not in result.metrics and "accuracy" in result.metrics
